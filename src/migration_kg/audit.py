@@ -1,0 +1,295 @@
+"""Coverage audit: does the graph hold every number, amount, percentage and date of the report?
+
+Why: the graph is only worth what it holds, and a reviewer cannot check hundreds of figures by
+eye. The audit extracts each value from the report's text, normalises it (``EUR 1.2 billion`` →
+1200000000, ``6 454`` → 6454, ``28 January`` → 2025-01-28 by the edition-year rule, ``Q2/Q3 2025``
+→ period ``2025-Q2--2025-Q3``) and checks that the built graph holds it as a typed literal (or a
+period IRI), unless the edition's ``audit.toml`` waives it with a reason.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import tomllib
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+
+from rdflib import Graph, Literal, URIRef
+from rdflib.namespace import XSD
+
+from migration_kg.errors import SourceError
+from migration_kg.periods import PERIOD_BASE
+
+MONTHS = {
+    name: number
+    for number, name in enumerate(
+        [
+            "January",
+            "February",
+            "March",
+            "April",
+            "May",
+            "June",
+            "July",
+            "August",
+            "September",
+            "October",
+            "November",
+            "December",
+        ],
+        start=1,
+    )
+}
+_MONTH = "(" + "|".join(MONTHS) + ")"
+_NUM = r"\d{1,3}(?:[  ]\d{3})+|\d+(?:[.,]\d+)?"
+_SCALE = {"billion": Decimal(1_000_000_000), "million": Decimal(1_000_000), "m": Decimal(1_000_000)}
+
+# Alternatives in priority order: the first that matches at a position wins.
+_TOKEN = re.compile(
+    "|".join(
+        [
+            rf"(?P<amount>(?:EUR|€)\s?(?P<amount_num>{_NUM})(?:\s?(?P<scale>billion|million|m)\b)?)",
+            rf"(?P<days>\b(?P<d1>\d{{1,2}})(?:\s*(?:-|\u2013|and)\s*(?P<d2>\d{{1,2}}))?\s+{_MONTH}"
+            r"(?:\s+(?P<dyear>\d{4}))?)",
+            rf"(?P<monthyear>\b{_MONTH}\s+(?P<myear>\d{{4}}))",
+            r"(?P<quarter>\bQ(?P<q1>[1-4])(?:/Q(?P<q2>[1-4]))?\s+(?P<qyear>\d{4}))",
+            r"(?P<half>\b(?P<which>first|second)\s+(?:half|semester)\s+(?:of\s+)?(?P<hyear>\d{4}))",
+            r"(?P<actnumber>\b\d{2,4}/\d{2,4}(?:/[A-Z]{2,3})?)",
+            r"(?P<years>\b(?P<y1>(?:19|20)\d{2})\s?[-\u2013]\s?(?P<y2>(?:19|20)\d{2})\b)",
+            rf"(?P<percent>(?P<sign>[-\u2212+])?(?P<pnum>{_NUM})\s?%)",
+            r"(?P<ordinal>\b(?P<onum>\d+)\s?(?:\^\{)?(?:st|nd|rd|th)\b\}?)",
+            r"(?P<year>\b(?:19|20)\d{2}\b)",
+            rf"(?P<count>(?<![\w/.\-])(?:{_NUM})(?![\w/]))",
+        ]
+    )
+)
+
+
+@dataclass(frozen=True)
+class ReportValue:
+    """One value found in the report: where, as written, what kind, and its normal form."""
+
+    line: int
+    text: str
+    kind: str
+    normal: str
+
+
+@dataclass
+class SectionCoverage:
+    """Audit figures for one key objective of the report."""
+
+    section: str
+    represented: list[ReportValue] = field(default_factory=list)
+    waived: list[tuple[ReportValue, str]] = field(default_factory=list)
+    missing: list[ReportValue] = field(default_factory=list)
+
+    @property
+    def total(self) -> int:
+        return len(self.represented) + len(self.waived) + len(self.missing)
+
+    @property
+    def coverage(self) -> float:
+        return (
+            100.0 * (len(self.represented) + len(self.waived)) / self.total if self.total else 100.0
+        )
+
+
+@dataclass(frozen=True)
+class AuditConfig:
+    """Per-edition audit settings from ``data/<edition>/audit.toml``."""
+
+    edition_year: int
+    sections: tuple[tuple[str, int], ...]  # (section slug, first source line), ascending
+    waivers: dict[tuple[int, str], str]  # (line, text as written) -> reason
+
+    @classmethod
+    def read(cls, path: Path) -> AuditConfig:
+        """Read the edition's audit file.
+
+        Raises:
+            SourceError: naming the file when it is missing or malformed.
+        """
+        try:
+            raw = tomllib.loads(path.read_text(encoding="utf-8"))
+            sections = tuple(sorted(raw["sections"].items(), key=lambda item: item[1]))
+            waivers = {(int(w["line"]), str(w["text"])): str(w["reason"]) for w in raw["waiver"]}
+            return cls(int(raw["edition_year"]), sections, waivers)
+        except FileNotFoundError as exc:
+            raise SourceError(path, "audit file not found") from exc
+        except (tomllib.TOMLDecodeError, KeyError, TypeError, ValueError) as exc:
+            raise SourceError(path, f"malformed audit file: {exc}") from exc
+
+    def section_of(self, line: int) -> str:
+        current = self.sections[0][0]
+        for slug, first in self.sections:
+            if line >= first:
+                current = slug
+        return current
+
+
+def _number(text: str) -> Decimal:
+    return Decimal(re.sub(r"[  ]", "", text).replace(",", "."))
+
+
+def normalise(match: re.Match[str], edition_year: int) -> tuple[str, str]:
+    """Return (kind, normal form) for one token match of the report text."""
+    kind = match.lastgroup if match.lastgroup in _KINDS else _kind_of(match)
+    g = match.groupdict()
+    if kind == "amount":
+        value = _number(g["amount_num"]) * _SCALE.get(g["scale"] or "", Decimal(1))
+        return kind, _decimal_text(value)
+    if kind == "days":
+        year = int(g["dyear"] or edition_year)
+        month = MONTHS[match.group(match.re.groupindex["days"] + 3)]
+        days = [int(g["d1"])] + ([int(g["d2"])] if g["d2"] else [])
+        return kind, " ".join(date(year, month, d).isoformat() for d in days)
+    if kind == "monthyear":
+        month = MONTHS[match.group(match.re.groupindex["monthyear"] + 1)]
+        return kind, f"{int(g['myear']):04d}-{month:02d}"
+    if kind == "quarter":
+        slug = f"{g['qyear']}-Q{g['q1']}"
+        return kind, slug + (f"--{g['qyear']}-Q{g['q2']}" if g["q2"] else "")
+    if kind == "half":
+        return kind, f"{g['hyear']}-H{1 if g['which'] == 'first' else 2}"
+    if kind == "years":
+        return kind, f"{g['y1']}--{g['y2']}"
+    if kind == "percent":
+        return kind, _decimal_text(_number(g["pnum"]))
+    if kind == "ordinal":
+        return kind, g["onum"]
+    if kind in ("year", "actnumber"):
+        return kind, match.group(kind)
+    return "count", _decimal_text(_number(match.group("count")))
+
+
+_KINDS = [
+    "amount",
+    "days",
+    "monthyear",
+    "quarter",
+    "half",
+    "actnumber",
+    "years",
+    "percent",
+    "ordinal",
+    "year",
+    "count",
+]
+
+
+def _kind_of(match: re.Match[str]) -> str:
+    for kind in _KINDS:
+        if match.group(kind) is not None:
+            return kind
+    raise AssertionError("token regex matched no alternative")
+
+
+def _decimal_text(value: Decimal) -> str:
+    text = format(value.normalize(), "f")
+    return text
+
+
+def extract_values(text: str, edition_year: int) -> Iterator[ReportValue]:
+    """Every number, amount, percentage and date in the report text, with its line."""
+    for number, line in enumerate(text.splitlines(), start=1):
+        for match in _TOKEN.finditer(line):
+            try:
+                kind, normal = normalise(match, edition_year)
+            except (InvalidOperation, ValueError):
+                kind, normal = "unreadable", match.group(0)
+            yield ReportValue(number, match.group(0).strip(), kind, normal)
+
+
+class GraphIndex:
+    """The literals and period IRIs of a graph, indexed for the audit's look-ups."""
+
+    def __init__(self, graph: Graph) -> None:
+        self.numbers: set[Decimal] = set()
+        self.dates: set[str] = set()
+        self.strings: list[str] = []
+        self.periods: set[str] = set()
+        for node in _nodes(graph):
+            if isinstance(node, URIRef) and str(node).startswith(PERIOD_BASE):
+                self.periods.add(str(node)[len(PERIOD_BASE) :])
+            elif isinstance(node, Literal):
+                self._add_literal(node)
+
+    def _add_literal(self, literal: Literal) -> None:
+        if literal.datatype == XSD.date:
+            self.dates.add(str(literal))
+        elif literal.datatype in (XSD.integer, XSD.decimal, XSD.double, XSD.float, XSD.int):
+            with contextlib.suppress(InvalidOperation):
+                self.numbers.add(Decimal(str(literal)))
+        else:
+            self.strings.append(str(literal))
+
+    def holds(self, value: ReportValue) -> bool:
+        """Whether the graph represents the value with the datatype its kind calls for."""
+        kind, normal = value.kind, value.normal
+        if kind in ("amount", "count", "ordinal"):
+            return Decimal(normal) in self.numbers
+        if kind == "percent":
+            return Decimal(normal) in self.numbers or -Decimal(normal) in self.numbers
+        if kind == "days":
+            return all(day in self.dates for day in normal.split())
+        if kind == "monthyear":
+            return normal in self.periods or any(d.startswith(normal) for d in self.dates)
+        if kind in ("quarter", "half", "years"):
+            return normal in self.periods or any(
+                normal in slug.split("--") for slug in self.periods
+            )
+        if kind == "year":
+            return any(d.startswith(normal) for d in self.dates) or any(
+                slug.startswith(normal) or f"--{normal}" in slug for slug in self.periods
+            )
+        if kind == "actnumber":
+            return any(normal in s for s in self.strings)
+        return False
+
+
+def _nodes(graph: Graph) -> Iterable[object]:
+    for s, _, o in graph:
+        yield s
+        yield o
+
+
+def run_audit(text: str, graph: Graph, config: AuditConfig) -> list[SectionCoverage]:
+    """Audit every value of the report text against the graph, by key objective."""
+    index = GraphIndex(graph)
+    by_section = {slug: SectionCoverage(slug) for slug, _ in config.sections}
+    for value in extract_values(text, config.edition_year):
+        coverage = by_section[config.section_of(value.line)]
+        reason = config.waivers.get((value.line, value.text))
+        if index.holds(value):
+            coverage.represented.append(value)
+        elif reason is not None:
+            coverage.waived.append((value, reason))
+        else:
+            coverage.missing.append(value)
+    return list(by_section.values())
+
+
+def render_audit(sections: list[SectionCoverage]) -> str:
+    """A plain-text report: coverage per section, then every miss with its line."""
+    lines = [f"{'section':<26} {'values':>6} {'held':>6} {'waived':>6} {'missing':>7} {'cover':>7}"]
+    for s in sections:
+        lines.append(
+            f"{s.section:<26} {s.total:>6} {len(s.represented):>6} {len(s.waived):>6} "
+            f"{len(s.missing):>7} {s.coverage:>6.1f}%"
+        )
+    total = sum(s.total for s in sections)
+    held = sum(len(s.represented) for s in sections)
+    waived = sum(len(s.waived) for s in sections)
+    pct = 100.0 * (held + waived) / total if total else 100.0
+    lines.append(
+        f"{'all':<26} {total:>6} {held:>6} {waived:>6} {total - held - waived:>7} {pct:>6.1f}%"
+    )
+    for s in sections:
+        for v in s.missing:
+            lines.append(f"missing: line {v.line} [{s.section}] {v.kind} {v.text!r} -> {v.normal}")
+    return "\n".join(lines)

@@ -1,0 +1,90 @@
+"""Settings: the one place paths, IRIs and server limits are decided (read once, passed explicitly).
+
+Environment variables with the prefix ``EMK_`` override the defaults (``EMK_PORT=9000``); the CLI's
+flags override both. Nothing else in the package reads the environment.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+
+from migration_kg.errors import ConfigError
+
+BASE_IRI = "https://w3id.org/eu-migration-kg/"
+
+
+def _project_root() -> Path:
+    """The checkout's root: where ontology/ and data/ live (the package is installed editable)."""
+    return Path(__file__).resolve().parents[2]
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Paths, IRIs and limits for building and serving the graph."""
+
+    root: Path = field(default_factory=_project_root)
+    dist_dir: Path | None = None
+    base_iri: str = BASE_IRI
+    public_base_url: str | None = None  # where the namespace is served, e.g. http://127.0.0.1:8000/
+    host: str = "127.0.0.1"
+    port: int = 8000
+    query_timeout_s: float = 5.0
+    result_row_cap: int = 10_000
+    max_request_bytes: int = 1_000_000
+    service_allowlist: tuple[str, ...] = ()
+    reasoner: str = "owlrl"
+
+    @property
+    def ontology_dir(self) -> Path:
+        return self.root / "ontology"
+
+    @property
+    def data_dir(self) -> Path:
+        return self.root / "data"
+
+    @property
+    def shapes_dir(self) -> Path:
+        return self.root / "shapes"
+
+    @property
+    def queries_dir(self) -> Path:
+        return self.root / "queries"
+
+    @property
+    def dist(self) -> Path:
+        return self.dist_dir if self.dist_dir is not None else self.root / "dist"
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:
+        """Defaults, then ``EMK_*`` variables, then explicit overrides (None means 'not given').
+
+        Raises:
+            ConfigError: naming the variable whose value cannot be read.
+        """
+        env = os.environ if environ is None else environ
+        values: dict[str, object] = {}
+        for f in fields(cls):
+            key = f"EMK_{f.name.upper()}"
+            if key in env:
+                values[f.name] = _coerce(key, env[key], f.type)
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return replace(cls(), **values)  # type: ignore[arg-type]
+
+
+def _coerce(key: str, raw: str, annotation: object) -> object:
+    text = str(annotation)
+    try:
+        if "Path" in text:
+            return Path(raw)
+        if text == "int":
+            return int(raw)
+        if text == "float":
+            return float(raw)
+        if "tuple" in text:
+            return tuple(item for item in raw.split(",") if item)
+    except ValueError as exc:
+        raise ConfigError(f"environment variable {key}={raw!r}: {exc}") from exc
+    return raw
