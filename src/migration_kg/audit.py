@@ -238,7 +238,9 @@ class GraphIndex:
         if kind == "days":
             return all(day in self.dates for day in normal.split())
         if kind == "monthyear":
-            return normal in self.periods or any(d.startswith(normal) for d in self.dates)
+            return any(
+                part.startswith(normal) for slug in self.periods for part in slug.split("--")
+            ) or any(d.startswith(normal) for d in self.dates)
         if kind in ("quarter", "half", "years"):
             return normal in self.periods or any(
                 normal in slug.split("--") for slug in self.periods
