@@ -1,0 +1,265 @@
+"""Command line: ``migration-kg build | validate | query | export | stats | periods | serve``.
+
+Top of the flow: each command is a few lines over the package API. Errors are printed as
+``path:line:col: message`` on stderr; exit codes are 0 ok, 1 shapes violated, 2 bad input or
+usage (as pySHACL does, and as the README documents).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from migration_kg.build import BuildResult, build, check
+from migration_kg.config import Settings
+from migration_kg.errors import MigrationKGError, QuerySyntaxError, SourceError, ValidationFailed
+from migration_kg.formats import RdfFormat, ResultFormat
+from migration_kg.namespaces import GRAPH, PREFIXES
+from migration_kg.periods import write_periods
+from migration_kg.queries import load_catalogue
+from migration_kg.release import ARTEFACT_STEM, MANIFEST
+
+app = typer.Typer(
+    help="Build, check, query and serve the EU Migration Knowledge Graph.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+class ReportFormat(StrEnum):
+    TEXT = "text"
+    TURTLE = "turtle"
+    JSON = "json"
+
+
+class QueryFormat(StrEnum):
+    TABLE = "table"
+    CSV = "csv"
+    JSON = "json"
+    TSV = "tsv"
+    XML = "xml"
+
+
+class ExportFormat(StrEnum):
+    TURTLE = "turtle"
+    NTRIPLES = "ntriples"
+    JSONLD = "jsonld"
+    RDFXML = "rdfxml"
+    TRIG = "trig"
+    NQUADS = "nquads"
+
+
+@contextmanager
+def _reporting() -> Iterator[None]:
+    """Turn package errors into a message on stderr and the documented exit code."""
+    try:
+        yield
+    except ValidationFailed as exc:
+        typer.echo(exc.report.render_text(), err=True)
+        raise typer.Exit(exc.exit_code) from exc
+    except QuerySyntaxError as exc:
+        where = ":".join(str(n) for n in ("query", exc.line, exc.column) if n is not None)
+        typer.echo(f"{where}: {exc}", err=True)
+        raise typer.Exit(exc.exit_code) from exc
+    except MigrationKGError as exc:
+        typer.echo(str(exc) if isinstance(exc, SourceError) else f"error: {exc}", err=True)
+        raise typer.Exit(exc.exit_code) from exc
+
+
+@app.callback()
+def _main(
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log each stage.")] = False,
+) -> None:
+    """Build, check, query and serve the EU Migration Knowledge Graph."""
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+
+
+@app.command("build")
+def build_command() -> None:
+    """Load, check periods, validate, reason and write the release to dist/."""
+    with _reporting():
+        result = build(Settings.from_env())
+    typer.echo(render_summary(result))
+
+
+@app.command("validate")
+def validate_command(
+    fmt: Annotated[ReportFormat, typer.Option("--format", "-f")] = ReportFormat.TEXT,
+) -> None:
+    """Validate ontology + data against shapes/ (exit 1 on violations)."""
+    with _reporting():
+        _, report = check(Settings.from_env())
+    rendered = {
+        ReportFormat.TEXT: report.render_text,
+        ReportFormat.TURTLE: report.render_turtle,
+        ReportFormat.JSON: report.render_json,
+    }[fmt]()
+    typer.echo(rendered)
+    if not report.conforms:
+        raise typer.Exit(1)
+
+
+@app.command("query")
+def query_command(
+    sparql: Annotated[str | None, typer.Argument(help="A SPARQL query.")] = None,
+    file: Annotated[Path | None, typer.Option("--file", help="Read the query from a file.")] = None,
+    query_id: Annotated[str | None, typer.Option("--id", help="Run a named query.")] = None,
+    fmt: Annotated[QueryFormat, typer.Option("--format", "-f")] = QueryFormat.TABLE,
+) -> None:
+    """Run a SPARQL query against the built release (run `migration-kg build` first)."""
+    if sum(x is not None for x in (sparql, file, query_id)) != 1:
+        typer.echo("error: give exactly one of SPARQL, --file or --id", err=True)
+        raise typer.Exit(2)
+    settings = Settings.from_env()
+    with _reporting():
+        text = _query_text(settings, sparql, file, query_id)
+        from migration_kg.engine import QueryEngine  # the endpoint's engine: loaded on demand
+
+        result = QueryEngine.from_release(settings).query(text)
+        output = _render_result(result, fmt)
+    sys.stdout.buffer.write(output)
+    sys.stdout.flush()
+
+
+def _query_text(settings: Settings, sparql: str | None, file: Path | None, qid: str | None) -> str:
+    if file is not None:
+        try:
+            return file.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise SourceError(file, f"cannot read query: {exc.strerror}") from exc
+    if qid is not None:
+        return load_catalogue(settings.queries_dir)[qid].text
+    assert sparql is not None
+    return sparql
+
+
+def _render_result(result: Any, fmt: QueryFormat) -> bytes:
+    """Tables for people; the standard formats otherwise (graphs as Turtle in a table)."""
+    if result.kind in ("CONSTRUCT", "DESCRIBE"):
+        graph_format = RdfFormat.TURTLE if fmt is QueryFormat.TABLE else RdfFormat.NTRIPLES
+        return bytes(result.serialize(graph_format))
+    if fmt is not QueryFormat.TABLE:
+        return bytes(result.serialize(ResultFormat.from_name(fmt.value)))
+    if result.kind == "ASK":
+        return b"true\n" if result.boolean else b"false\n"
+    rows = [["" if v is None else str(v) for v in row] for row in result.rows]
+    table = render_table(list(result.variables), rows)
+    if result.truncated:
+        table += "(truncated at the row cap)\n"
+    return table.encode("utf-8")
+
+
+def render_table(header: list[str], rows: list[list[str]]) -> str:
+    """A plain aligned text table."""
+    widths = [max([len(h), *(len(r[i]) for r in rows)]) for i, h in enumerate(header)]
+    lines = [
+        "  ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)).rstrip()
+        for cells in [header, ["-" * w for w in widths], *rows]
+    ]
+    return "\n".join(lines) + f"\n({len(rows)} row{'s' if len(rows) != 1 else ''})\n"
+
+
+@app.command("export")
+def export_command(
+    fmt: Annotated[ExportFormat, typer.Option("--format", "-f")] = ExportFormat.TURTLE,
+    output: Annotated[Path | None, typer.Option("--output", "-o")] = None,
+) -> None:
+    """Write the release (all graphs; union for triple formats) to a file or stdout."""
+    settings = Settings.from_env()
+    artefact = settings.dist / f"{ARTEFACT_STEM}.{RdfFormat[fmt.name].extension}"
+    with _reporting():
+        if not artefact.is_file():
+            raise SourceError(artefact, "no release found; run `migration-kg build` first")
+        data = artefact.read_bytes()
+    if output is None:
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
+    else:
+        output.write_bytes(data)
+
+
+@app.command("stats")
+def stats_command() -> None:
+    """Print the counts of the built release (from dist/manifest.json)."""
+    settings = Settings.from_env()
+    path = settings.dist / MANIFEST
+    with _reporting():
+        if not path.is_file():
+            raise SourceError(path, "no release found; run `migration-kg build` first")
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    typer.echo(f"release {manifest['version']} (build {manifest['build_hash'][:12]})")
+    typer.echo(render_counts("triples per graph", manifest["triples"]))
+    typer.echo(render_counts("instances per class", manifest["instances"]))
+
+
+@app.command("periods")
+def periods_command() -> None:
+    """Regenerate data/shared/periods.ttl from the period IRIs used in data/."""
+    with _reporting():
+        path = write_periods(Settings.from_env())
+    typer.echo(f"wrote {path}")
+
+
+@app.command("serve")
+def serve_command(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+) -> None:
+    """Serve the built release over HTTP: SPARQL endpoint, linked-data pages, downloads."""
+    settings = Settings.from_env(host=host, port=port)
+    with _reporting():
+        import uvicorn
+
+        from migration_kg.engine import QueryEngine
+        from migration_kg.web.app import create_app
+
+        engine = QueryEngine.from_release(settings)
+        uvicorn.run(create_app(settings, engine), host=settings.host, port=settings.port)
+
+
+def render_counts(title: str, counts: dict[str, int]) -> str:
+    """Counts keyed by IRI, shown with prefixed names (``emk:Event``, ``graph:data``)."""
+    named = {_short(k): v for k, v in counts.items()}
+    width = max((len(k) for k in named), default=0)
+    lines = [f"{title}:"] + [f"  {k.ljust(width)}  {v:>8}" for k, v in sorted(named.items())]
+    return "\n".join(lines)
+
+
+def _short(iri: str) -> str:
+    for prefix, namespace in [("graph", GRAPH), *PREFIXES.items()]:
+        if iri.startswith(str(namespace)) and len(iri) > len(str(namespace)):
+            return f"{prefix}:{iri[len(str(namespace)) :]}"
+    return iri
+
+
+def render_summary(result: BuildResult) -> str:
+    """The build's summary: counts, validation verdict, stage timings and where it went."""
+    timings = {stage: f"{seconds:.2f}s" for stage, seconds in result.timings.items()}
+    width = max(len(s) for s in timings)
+    parts = [
+        f"release {result.version} (build {result.build_hash[:12]})",
+        render_counts("triples per graph", result.triples),
+        render_counts("instances per class", result.instances),
+        f"validation: {result.validation.summary}",
+        "stage timings:\n" + "\n".join(f"  {s.ljust(width)}  {t:>8}" for s, t in timings.items()),
+        f"wrote {len(result.paths)} files to {result.paths[0].parent if result.paths else '-'}",
+    ]
+    return "\n".join(parts)
+
+
+def main() -> None:
+    """Console entry point (``migration-kg``)."""
+    app()

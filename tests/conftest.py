@@ -1,0 +1,63 @@
+"""Shared fixtures: the real repository built once per session, and tiny fixture projects.
+
+``built_release`` is the one build of ontology/ + data/ + shapes/ that every test reading the
+release shares (tests/web and the shape tests use it too): building is the slow part.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from kg_helpers import REPO, TINY_DATA, make_project
+from migration_kg.build import BuildResult, build
+from migration_kg.config import Settings
+from migration_kg.errors import ValidationFailed
+from migration_kg.periods import write_periods
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--update-golden",
+        action="store_true",
+        default=False,
+        help="rewrite tests/golden/competency/*.srj from the current results",
+    )
+
+
+@dataclass(frozen=True)
+class BuiltRelease:
+    """The session's build: its settings, its result and the release directory."""
+
+    settings: Settings
+    result: BuildResult
+
+    @property
+    def dist(self) -> Path:
+        return self.settings.dist
+
+
+@pytest.fixture(scope="session")
+def built_release(tmp_path_factory: pytest.TempPathFactory) -> BuiltRelease:
+    """The real repository, built once into a temporary dist/."""
+    settings = Settings(root=REPO, dist_dir=tmp_path_factory.mktemp("release") / "dist")
+    try:
+        return BuiltRelease(settings=settings, result=build(settings))
+    except ValidationFailed as exc:  # show what is wrong, not only how much
+        pytest.fail(f"the repository does not build:\n{exc.report.render_text()[:8000]}")
+
+
+@pytest.fixture()
+def tiny_project(tmp_path: Path) -> Callable[..., Settings]:
+    """Factory: a fixture project under tmp_path, with periods generated, and its Settings."""
+
+    def create(data: str = TINY_DATA, shapes: dict[str, str] | None = None) -> Settings:
+        root = make_project(tmp_path / "project", data, shapes)
+        settings = Settings(root=root, dist_dir=tmp_path / "dist")
+        write_periods(settings)
+        return settings
+
+    return create

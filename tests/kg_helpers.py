@@ -1,0 +1,51 @@
+"""Helpers for the tests (a module of its own: tests/web has its own conftest)."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from rdflib import Graph
+from rdflib.compare import graph_diff, isomorphic, to_isomorphic
+
+REPO = Path(__file__).resolve().parents[1]
+
+TINY_DATA = """\
+@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
+@prefix prov: <http://www.w3.org/ns/prov#> .
+@prefix emk: <https://w3id.org/eu-migration-kg/ontology#> .
+@prefix country: <https://w3id.org/eu-migration-kg/id/country/> .
+@prefix event: <https://w3id.org/eu-migration-kg/id/event/> .
+@prefix period: <https://w3id.org/eu-migration-kg/id/period/> .
+
+country:tunisia a emk:PartnerCountry ;
+    rdfs:label "Tunisia"@en .
+
+event:2025-Q2-visit a emk:Visit ;
+    rdfs:label "Visit to Tunisia"@en ;
+    emk:location country:tunisia ;
+    emk:period period:2025-Q2 .
+"""
+
+
+def make_project(root: Path, data: str = TINY_DATA, shapes: dict[str, str] | None = None) -> Path:
+    """A copy of ontology/ with one tiny data file, its periods.ttl, and optional shapes."""
+    shutil.copytree(REPO / "ontology", root / "ontology")
+    (root / "data" / "2025-03").mkdir(parents=True)
+    (root / "data" / "2025-03" / "01-tiny.ttl").write_text(data, encoding="utf-8")
+    (root / "shapes").mkdir()
+    for name, text in (shapes or {}).items():
+        (root / "shapes" / name).write_text(text, encoding="utf-8")
+    return root
+
+
+def assert_isomorphic(expected: Graph, actual: Graph, what: str) -> None:
+    """Fail with the triples only in one graph (blank nodes canonicalised) unless isomorphic."""
+    if isomorphic(expected, actual):
+        return
+    _, only_expected, only_actual = graph_diff(to_isomorphic(expected), to_isomorphic(actual))
+    lines = [f"{what}: graphs differ ({len(expected)} vs {len(actual)} triples)"]
+    lines += [f"- {s.n3()} {p.n3()} {o.n3()}" for s, p, o in sorted(only_expected)[:20]]
+    lines += [f"+ {s.n3()} {p.n3()} {o.n3()}" for s, p, o in sorted(only_actual)[:20]]
+    pytest.fail("\n".join(lines))
