@@ -1,4 +1,4 @@
-"""Command line: ``migration-kg build | validate | query | export | stats | periods | serve``.
+"""Command line: ``migration-kg build | validate | query | export | stats | audit | serve``.
 
 Top of the flow: each command is a few lines over the package API. Errors are printed as
 ``path:line:col: message`` on stderr; exit codes are 0 ok, 1 shapes violated, 2 bad input or
@@ -18,6 +18,7 @@ from typing import Annotated, Any
 
 import typer
 
+from migration_kg.audit import audit_release, render_audit
 from migration_kg.build import BuildResult, build, check
 from migration_kg.config import Settings
 from migration_kg.errors import MigrationKGError, QuerySyntaxError, SourceError, ValidationFailed
@@ -213,13 +214,59 @@ def periods_command() -> None:
     typer.echo(f"wrote {path}")
 
 
+@app.command("audit")
+def audit_command(
+    source: Annotated[Path, typer.Option(help="The report's text, as extracted from the PDF.")],
+    edition: Annotated[str, typer.Option(help="Edition folder under data/.")] = "2025-03",
+) -> None:
+    """Check that every number, amount, percentage and date of the report is in the graph.
+
+    Exit 0 when every value is held or waived and waivers stay under 5 %; 1 otherwise.
+    """
+    settings = Settings.from_env()
+    with _reporting():
+        sections = audit_release(settings, source, edition)
+    typer.echo(render_audit(sections))
+    total = sum(s.total for s in sections)
+    missing = sum(len(s.missing) for s in sections)
+    waived = sum(len(s.waived) for s in sections)
+    if missing or (total and waived / total >= 0.05):
+        raise typer.Exit(1)
+
+
 @app.command("serve")
 def serve_command(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+    timeout: Annotated[
+        float | None, typer.Option(help="Query timeout in seconds [env EMK_QUERY_TIMEOUT_S].")
+    ] = None,
+    row_cap: Annotated[
+        int | None, typer.Option(help="Most result rows returned [env EMK_RESULT_ROW_CAP].")
+    ] = None,
+    max_request_bytes: Annotated[
+        int | None, typer.Option(help="Largest request body [env EMK_MAX_REQUEST_BYTES].")
+    ] = None,
+    public_base_url: Annotated[
+        str | None,
+        typer.Option(help="Where the namespace is served, if not here [env EMK_PUBLIC_BASE_URL]."),
+    ] = None,
+    allow_service: Annotated[
+        list[str] | None,
+        typer.Option(help="Endpoint SERVICE may call (repeatable; none by default)."),
+    ] = None,
 ) -> None:
-    """Serve the built release over HTTP: SPARQL endpoint, linked-data pages, downloads."""
-    settings = Settings.from_env(host=host, port=port)
+    """Serve the built release over HTTP: the SPARQL endpoint and its service description."""
+    settings = Settings.from_env(
+        host=host,
+        port=port,
+        query_timeout_s=timeout,
+        result_row_cap=row_cap,
+        max_request_bytes=max_request_bytes,
+        public_base_url=public_base_url,
+        service_allowlist=tuple(allow_service) if allow_service else None,
+    )
+    _enable_access_log()
     with _reporting():
         import uvicorn
 
@@ -227,7 +274,22 @@ def serve_command(
         from migration_kg.web.app import create_app
 
         engine = QueryEngine.from_release(settings)
-        uvicorn.run(create_app(settings, engine), host=settings.host, port=settings.port)
+        uvicorn.run(
+            create_app(settings, engine),
+            host=settings.host,
+            port=settings.port,
+            access_log=False,  # the app writes one JSON line per request itself
+        )
+
+
+def _enable_access_log() -> None:
+    """Send the app's JSON access lines to stdout, one per request, without a prefix."""
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    access = logging.getLogger("migration_kg.web.access")
+    access.addHandler(handler)
+    access.setLevel(logging.INFO)
+    access.propagate = False
 
 
 def render_counts(title: str, counts: dict[str, int]) -> str:

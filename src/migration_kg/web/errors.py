@@ -1,0 +1,97 @@
+"""Exception class → HTTP status, decided once for the whole web app.
+
+Every error leaves as ``text/plain`` with a message that names the parameter, line or column at
+fault, and with the CORS headers: a browser client must be able to read why its request failed.
+Errors we did not raise on purpose are logged with their traceback and become a terse 500.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from starlette.exceptions import HTTPException
+from starlette.responses import PlainTextResponse, Response
+
+from migration_kg.errors import (
+    BadRequest,
+    MigrationKGError,
+    NotAcceptable,
+    QuerySyntaxError,
+    QueryTimeout,
+)
+
+log = logging.getLogger(__name__)
+
+# Exposed so that browser clients can read the row-cap signal and revalidate with the ETag.
+CORS_HEADERS = {
+    "Access-Control-Allow-Origin": "*",
+    "Access-Control-Expose-Headers": "ETag, X-Result-Truncated, X-Result-Row-Cap, Content-Length",
+}
+
+
+class UnsupportedMediaType(BadRequest):
+    """A POST body whose Content-Type the SPARQL protocol does not define for queries."""
+
+
+class PayloadTooLarge(BadRequest):
+    """A request body or query string over ``settings.max_request_bytes``."""
+
+
+# Most specific first: the first class the exception is an instance of decides.
+STATUS: tuple[tuple[type[Exception], int], ...] = (
+    (UnsupportedMediaType, 415),
+    (PayloadTooLarge, 413),
+    (QuerySyntaxError, 400),
+    (BadRequest, 400),
+    (NotAcceptable, 406),
+    (QueryTimeout, 503),
+)
+
+
+def status_for(exc: Exception) -> int:
+    """The HTTP status for ``exc``; 500 for anything not listed (a bug, not a bad request)."""
+    for cls, status in STATUS:
+        if isinstance(exc, cls):
+            return status
+    return 500
+
+
+def message_for(exc: Exception) -> str:
+    """The user-facing text: position for syntax errors, a generic line for unexpected errors."""
+    if isinstance(exc, QuerySyntaxError) and exc.line is not None:
+        return f"SPARQL syntax error at line {exc.line}, column {exc.column}: {exc}"
+    if isinstance(exc, QuerySyntaxError):
+        return f"SPARQL syntax error: {exc}"
+    if status_for(exc) == 500:
+        return "internal server error (logged)"
+    return str(exc)
+
+
+def error_response(exc: Exception) -> Response:
+    """A text/plain error response carrying CORS headers (used by every handler below)."""
+    status = status_for(exc)
+    if status == 500:
+        log.error("unhandled error", exc_info=exc)
+    headers = dict(CORS_HEADERS)
+    headers["Vary"] = "Accept"
+    if status == 503:
+        headers["Retry-After"] = "1"
+    return PlainTextResponse(message_for(exc) + "\n", status_code=status, headers=headers)
+
+
+async def _domain_error(request: Request, exc: Exception) -> Response:
+    return error_response(exc)
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    headers = {**CORS_HEADERS, **(exc.headers or {})}
+    return PlainTextResponse(f"{exc.detail}\n", status_code=exc.status_code, headers=headers)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Register the mapping; ``Exception`` catches bugs so they still answer with CORS."""
+    app.add_exception_handler(MigrationKGError, _domain_error)
+    app.add_exception_handler(HTTPException, _http_error)
+    app.add_exception_handler(Exception, _domain_error)

@@ -1,0 +1,197 @@
+"""QueryEngine: loading, union default graph, dataset parameters, limits and refusals."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import pytest
+from web_support import BUILD_HASH, COUNTRIES, EX, ROW_CAP, G
+
+from migration_kg.config import Settings
+from migration_kg.engine import QueryEngine
+from migration_kg.errors import BadRequest, QuerySyntaxError, QueryTimeout, SourceError
+from migration_kg.formats import RdfFormat, ResultFormat
+from migration_kg.query_scan import UNRESOLVED, scan_query
+
+RDFS_LABEL = "<http://www.w3.org/2000/01/rdf-schema#label>"
+LABELS = f"SELECT ?l WHERE {{ ?s {RDFS_LABEL} ?l }} ORDER BY ?l"
+EMK = "https://w3id.org/eu-migration-kg/ontology#"
+# 62 quads to the fourth power: ~15 M solutions, seconds of work, cut by the 1.5 s timeout.
+SLOW = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l }"
+
+
+def test_from_release_loads_manifest_and_quads(engine: QueryEngine) -> None:
+    assert engine.build_hash == BUILD_HASH
+    assert len(engine) == 62
+
+
+def test_missing_release_says_run_build(tmp_path: Path) -> None:
+    with pytest.raises(SourceError, match="run `migration-kg build`") as info:
+        QueryEngine.from_release(Settings(dist_dir=tmp_path))
+    assert info.value.path == tmp_path / "emk.trig"
+
+
+def test_broken_release_names_file_line_column(tmp_path: Path) -> None:
+    (tmp_path / "emk.trig").write_text("<http://g> {\n <a> <b> \n}\n", encoding="utf-8")
+    (tmp_path / "manifest.json").write_text(json.dumps({"build_hash": "x"}), encoding="utf-8")
+    with pytest.raises(SourceError) as info:
+        QueryEngine.from_release(Settings(dist_dir=tmp_path))
+    assert info.value.path.name == "emk.trig"
+    assert info.value.line is not None
+
+
+def test_default_graph_is_union_of_named_graphs(engine: QueryEngine) -> None:
+    result = engine.query(LABELS)
+    assert result.kind == "SELECT"
+    assert result.variables == ["l"]
+    # 8 countries + 2 ontology terms + 1 dataset, drawn from three different graphs
+    assert len(result.rows) == len(COUNTRIES) + 3
+    assert ("Italy",) in result.rows
+
+
+def test_protocol_graph_iris_replace_the_union(engine: QueryEngine) -> None:
+    only_ontology = engine.query(LABELS, default_graph_uris=[G + "ontology"])
+    assert only_ontology.rows == [("Country",), ("population",)]
+    named = engine.query(
+        "SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g",
+        named_graph_uris=[G + "links"],
+    )
+    assert named.rows == [(G + "links", str(len(COUNTRIES)))]
+
+
+def test_from_clause_is_respected_not_overridden_by_union(engine: QueryEngine) -> None:
+    result = engine.query(f"SELECT ?l FROM <{G}ontology> WHERE {{ ?s {RDFS_LABEL} ?l }}")
+    assert sorted(result.rows) == [("Country",), ("population",)]
+
+
+def test_from_unknown_iri_is_not_fetched(engine: QueryEngine) -> None:
+    result = engine.query("SELECT * FROM <http://127.0.0.1:9/nothing> WHERE { ?s ?p ?o }")
+    assert result.rows == []
+
+
+def test_row_cap_truncates_and_says_so(engine: QueryEngine) -> None:
+    result = engine.query("SELECT * WHERE { ?s ?p ?o }")
+    assert result.truncated and len(result.rows) == ROW_CAP
+    graph = engine.query("CONSTRUCT WHERE { ?s ?p ?o }")
+    assert graph.truncated and len(graph.triples) == ROW_CAP
+    small = engine.query("SELECT * WHERE { ?s ?p ?o } LIMIT 5")
+    assert not small.truncated
+
+
+def test_ask_construct_describe(engine: QueryEngine) -> None:
+    assert engine.query("ASK { ?s ?p ?o }").boolean is True
+    described = engine.query(f"DESCRIBE <{EX}country/italy>")
+    assert described.kind == "DESCRIBE" and described.triples
+    built = engine.query(f"CONSTRUCT {{ ?s a ?c }} WHERE {{ GRAPH <{G}data> {{ ?s a ?c }} }}")
+    assert built.kind == "CONSTRUCT" and len(built.triples) == len(COUNTRIES)
+    assert built.serialize(RdfFormat.NTRIPLES).count(b"\n") == len(COUNTRIES)
+
+
+def test_serialize_refuses_the_other_family(engine: QueryEngine) -> None:
+    from migration_kg.errors import NotAcceptable
+
+    with pytest.raises(NotAcceptable):
+        engine.query("ASK { ?s ?p ?o }").serialize(RdfFormat.TURTLE)
+    with pytest.raises(NotAcceptable):
+        engine.query("CONSTRUCT WHERE { ?s ?p ?o }").serialize(ResultFormat.JSON)
+
+
+def test_syntax_error_has_line_and_column(engine: QueryEngine) -> None:
+    with pytest.raises(QuerySyntaxError) as info:
+        engine.query("SELECT ?s\nWHERE { ?s ?p }")
+    assert info.value.line == 2
+    assert info.value.column is not None and info.value.column > 10
+
+
+@pytest.mark.parametrize(
+    "update",
+    [
+        "INSERT DATA { <a:a> <a:b> <a:c> }",
+        "PREFIX x: <http://x/>\n# comment\ndelete where { ?s ?p ?o }",
+        "LOAD <http://127.0.0.1:9/data.ttl>",
+        "CLEAR ALL",
+        "DROP GRAPH <http://g>",
+    ],
+)
+def test_updates_are_refused(engine: QueryEngine, update: str) -> None:
+    with pytest.raises(BadRequest, match="read-only"):
+        engine.query(update)
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "SELECT * WHERE { SERVICE <http://127.0.0.1:9/sparql> { ?s ?p ?o } }",
+        "SELECT * WHERE { service silent <http://127.0.0.1:9/sparql> { ?s ?p ?o } }",
+        "PREFIX r: <http://127.0.0.1:9/>\nSELECT * WHERE { SERVICE r:sparql { ?s ?p ?o } }",
+        "SELECT * WHERE { BIND(<http://127.0.0.1:9/> AS ?x) SERVICE ?x { ?s ?p ?o } }",
+        "BASE <http://127.0.0.1:9/>\nSELECT * WHERE { SERVICE <sparql> { ?s ?p ?o } }",
+        # an escaped '#' in a local name is not a comment: the SERVICE after it is live
+        "PREFIX ex: <urn:x:>\nSELECT * WHERE { ?s ex:a\\# ?o . SERVICE <http://127.0.0.1:9/> { } }",
+        "SELECT * WHERE {\n# SERVICE <http://no/> {}\n  SERVICE <http://127.0.0.1:9/> { } }",
+    ],
+)
+def test_service_outside_allowlist_is_refused(engine: QueryEngine, query: str) -> None:
+    with pytest.raises(BadRequest, match="SERVICE is not allowed"):
+        engine.query(query)
+
+
+def test_scan_ignores_keywords_inside_strings_iris_comments_and_names() -> None:
+    scan = scan_query(
+        "PREFIX ex: <http://ex/SERVICE>\n"
+        'SELECT ?service ?from WHERE { ?s ex:service "SERVICE <x>" .'
+        " # SERVICE <http://evil/>\n ?s ex:from 'FROM' }"
+    )
+    assert scan.form == "SELECT" and scan.services == () and not scan.has_from
+    assert scan_query("SELECT * WHERE { SERVICE ?x {} }").services == (UNRESOLVED,)
+    assert scan_query("SELECT * FROM <g> WHERE {}").has_from
+    assert scan_query("SELECT * { SERVICE <http://a\\u002Fb> {} }").services == ("http://a/b",)
+
+
+def test_timeout_is_enforced(engine: QueryEngine) -> None:
+    start = time.monotonic()
+    with pytest.raises(QueryTimeout):
+        engine.query(SLOW, timeout_s=0.3)
+    assert time.monotonic() - start < 1.5
+
+
+def test_rows_are_human_readable(engine: QueryEngine) -> None:
+    result = engine.query(
+        f"SELECT ?r ?b ?u WHERE {{ <{EX}country/italy> <{EMK}rank> ?r"
+        " OPTIONAL { ?x <urn:none> ?u } BIND(BNODE('x') AS ?b) }"
+    )
+    (row,) = result.rows
+    assert row[0] == "1" and row[1] is not None and row[1].startswith("_:") and row[2] is None
+
+
+def test_query_async_matches_query_and_times_out(engine: QueryEngine) -> None:
+    import asyncio
+
+    async def scenario() -> None:
+        assert (await engine.query_async(LABELS)).rows == engine.query(LABELS).rows
+        with pytest.raises(QueryTimeout):
+            await engine.query_async(SLOW, timeout_s=0.3)
+        with pytest.raises(BadRequest, match="read-only"):
+            await engine.query_async("CLEAR ALL")
+
+    asyncio.run(scenario())
+
+
+def test_no_free_slot_means_busy_timeout(engine: QueryEngine) -> None:
+    import asyncio
+
+    slots = engine._slots  # white-box: occupy every evaluation slot
+    taken = 0
+    while slots.acquire(blocking=False):
+        taken += 1
+    try:
+        with pytest.raises(QueryTimeout, match="busy"):
+            engine.query(LABELS, timeout_s=0.2)
+        with pytest.raises(QueryTimeout, match="busy"):
+            asyncio.run(engine.query_async(LABELS, timeout_s=0.2))
+    finally:
+        for _ in range(taken):
+            slots.release()
+    assert engine.query(LABELS).rows
