@@ -12,14 +12,14 @@ from __future__ import annotations
 import contextlib
 import re
 import tomllib
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 from rdflib import Dataset, Graph, Literal, URIRef
-from rdflib.namespace import XSD
+from rdflib.namespace import PROV, XSD
 
 from migration_kg.config import Settings
 from migration_kg.errors import SourceError
@@ -123,7 +123,9 @@ class AuditConfig:
         try:
             raw = tomllib.loads(path.read_text(encoding="utf-8"))
             sections = tuple(sorted(raw["sections"].items(), key=lambda item: item[1]))
-            waivers = {(int(w["line"]), str(w["text"])): str(w["reason"]) for w in raw["waiver"]}
+            waivers = {
+                (int(w["line"]), str(w["text"])): str(w["reason"]) for w in raw.get("waiver", [])
+            }
             return cls(int(raw["edition_year"]), sections, waivers)
         except FileNotFoundError as exc:
             raise SourceError(path, "audit file not found") from exc
@@ -211,61 +213,108 @@ def extract_values(text: str, edition_year: int) -> Iterator[ReportValue]:
             yield ReportValue(number, match.group(0).strip(), kind, normal)
 
 
+ANY_SECTION = "*"
+
+
 class GraphIndex:
-    """The literals and period IRIs of a graph, indexed for the audit's look-ups."""
+    """The literals and period IRIs of a graph, each with the report sections that state it.
+
+    Why sections: a value is only "held" if a resource traced to the same key objective holds
+    it, so that a small count such as 2 in one section is not satisfied by an unrelated 2
+    elsewhere. A resource's sections are those it is ``prov:wasDerivedFrom`` (lifted to the key
+    objective); blank nodes and shared periods take the sections of the resources that use them;
+    a node with no provenance at all counts for every section.
+    """
 
     def __init__(self, graph: Graph) -> None:
-        self.numbers: set[Decimal] = set()
-        self.dates: set[str] = set()
-        self.strings: list[str] = []
-        self.periods: set[str] = set()
-        for node in _fact_nodes(graph):
-            if isinstance(node, URIRef) and str(node).startswith(PERIOD_BASE):
-                self.periods.add(str(node)[len(PERIOD_BASE) :])
-            elif isinstance(node, Literal):
-                self._add_literal(node)
+        self.numbers: dict[Decimal, set[str]] = {}
+        self.dates: dict[str, set[str]] = {}
+        self.strings: list[tuple[str, set[str]]] = []
+        self.periods: dict[str, set[str]] = {}
+        self._graph = graph
+        self._top: dict[object, str] = {}
+        self._cache: dict[object, set[str]] = {}
+        for subject, predicate, obj in graph:
+            if predicate in _IGNORED_PREDICATES:
+                continue
+            if isinstance(obj, URIRef) and str(obj).startswith(PERIOD_BASE):
+                slug = str(obj)[len(PERIOD_BASE) :]
+                self.periods.setdefault(slug, set()).update(self.sections_of(subject))
+            elif isinstance(obj, Literal):
+                self._add_literal(obj, self.sections_of(subject))
 
-    def _add_literal(self, literal: Literal) -> None:
+    def sections_of(self, node: object) -> set[str]:
+        """The key objectives (top-level section slugs) that state this node."""
+        if node not in self._cache:
+            own = {self._top_section(sec) for sec in self._graph.objects(node, PROV.wasDerivedFrom)}
+            if not own:
+                for referrer in self._graph.subjects(None, node):
+                    own |= {
+                        self._top_section(sec)
+                        for sec in self._graph.objects(referrer, PROV.wasDerivedFrom)
+                    }
+            self._cache[node] = own or {ANY_SECTION}
+        return self._cache[node]
+
+    def _top_section(self, section: object) -> str:
+        if section not in self._top:
+            current, seen = section, set()
+            while (parent := self._graph.value(current, EMK.parentSection)) is not None:
+                if parent in seen:
+                    break
+                seen.add(parent)
+                current = parent
+            self._top[section] = str(current).rsplit("/", 1)[-1]
+        return self._top[section]
+
+    def _add_literal(self, literal: Literal, sections: set[str]) -> None:
         if literal.datatype == XSD.date:
-            self.dates.add(str(literal))
+            self.dates.setdefault(str(literal), set()).update(sections)
         elif literal.datatype in (XSD.integer, XSD.decimal, XSD.double, XSD.float, XSD.int):
             with contextlib.suppress(InvalidOperation):
-                self.numbers.add(Decimal(str(literal)))
+                self.numbers.setdefault(Decimal(str(literal)), set()).update(sections)
         else:
-            self.strings.append(str(literal))
+            self.strings.append((str(literal), sections))
 
-    def holds(self, value: ReportValue) -> bool:
-        """Whether the graph represents the value with the datatype its kind calls for."""
+    def holds(self, value: ReportValue, section: str = ANY_SECTION) -> bool:
+        """Whether a resource of ``section`` holds the value with the datatype its kind needs."""
+
+        def stated(sections: set[str] | None) -> bool:
+            return bool(sections) and (
+                section == ANY_SECTION or section in sections or ANY_SECTION in sections
+            )
+
         kind, normal = value.kind, value.normal
         if kind in ("amount", "count", "ordinal"):
-            return Decimal(normal) in self.numbers
+            return stated(self.numbers.get(Decimal(normal)))
         if kind == "percent":
-            return Decimal(normal) in self.numbers or -Decimal(normal) in self.numbers
+            number = Decimal(normal)
+            return stated(self.numbers.get(number)) or stated(self.numbers.get(-number))
         if kind == "days":
-            return all(day in self.dates for day in normal.split())
+            return all(stated(self.dates.get(day)) for day in normal.split())
         if kind == "monthyear":
             return any(
-                part.startswith(normal) for slug in self.periods for part in slug.split("--")
-            ) or any(d.startswith(normal) for d in self.dates)
+                stated(secs)
+                for slug, secs in self.periods.items()
+                if any(part.startswith(normal) for part in slug.split("--"))
+            ) or any(stated(secs) for d, secs in self.dates.items() if d.startswith(normal))
         if kind in ("quarter", "half", "years"):
-            return normal in self.periods or any(
-                normal in slug.split("--") for slug in self.periods
+            return any(
+                stated(secs)
+                for slug, secs in self.periods.items()
+                if slug == normal or normal in slug.split("--")
             )
         if kind == "year":
-            return any(d.startswith(normal) for d in self.dates) or any(
-                slug.startswith(normal) or f"--{normal}" in slug for slug in self.periods
+            return any(
+                stated(secs) for d, secs in self.dates.items() if d.startswith(normal)
+            ) or any(
+                stated(secs)
+                for slug, secs in self.periods.items()
+                if slug.startswith(normal) or f"--{normal}" in slug
             )
         if kind == "actnumber":
-            return any(normal in s for s in self.strings)
+            return any(normal in text and stated(secs) for text, secs in self.strings)
         return False
-
-
-def _fact_nodes(graph: Graph) -> Iterable[object]:
-    for s, p, o in graph:
-        if p in _IGNORED_PREDICATES:
-            continue
-        yield s
-        yield o
 
 
 def audit_release(settings: Settings, source: Path, edition: str) -> list[SectionCoverage]:
@@ -299,9 +348,10 @@ def run_audit(text: str, graph: Graph, config: AuditConfig) -> list[SectionCover
     index = GraphIndex(graph)
     by_section = {slug: SectionCoverage(slug) for slug, _ in config.sections}
     for value in extract_values(text, config.edition_year):
-        coverage = by_section[config.section_of(value.line)]
+        section = config.section_of(value.line)
+        coverage = by_section[section]
         reason = config.waivers.get((value.line, value.text))
-        if index.holds(value):
+        if index.holds(value, section):
             coverage.represented.append(value)
         elif reason is not None:
             coverage.waived.append((value, reason))
