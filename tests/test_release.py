@@ -25,7 +25,7 @@ TRIPLE_ARTEFACTS = [("emk.ttl", "turtle"), ("emk.nt", "nt"), ("emk.rdf", "xml"),
                     ("emk.jsonld", "json-ld")]  # fmt: skip
 EXPECTED_FILES = {
     "emk.trig", "emk.nq", "emk.ttl", "emk.nt", "emk.rdf", "emk.jsonld",
-    "context.jsonld", "ontology.ttl", "manifest.json",
+    "context.jsonld", "ontology.ttl", "manifest.json", "partner-countries.jsonld",
 }  # fmt: skip
 
 

@@ -97,11 +97,16 @@ def discover_sources(settings: Settings) -> tuple[SourceFile, ...]:
         raise SourceError(settings.ontology_dir, "no ontology module (*.ttl) found")
     links_dir = settings.data_dir / "links"
     files: list[SourceFile] = [_source(p, root, SourceKind.ONTOLOGY) for p in ontology]
+    data: list[SourceFile] = []
+    links: list[SourceFile] = []
     for path in sorted(settings.data_dir.rglob("*.ttl")):
         if path.parent == settings.data_dir and path.name == PREFIXES_FILE:
             continue
-        kind = SourceKind.LINKS if links_dir in path.parents else SourceKind.DATA
-        files.append(_source(path, root, kind))
+        if links_dir in path.parents:  # data/links/** → the release's `links` graph
+            links.append(_source(path, root, SourceKind.LINKS))
+        else:
+            data.append(_source(path, root, SourceKind.DATA))
+    files += data + links  # links/ sorts before shared/: keep the kinds grouped
     if settings.shapes_dir.is_dir():
         shapes = sorted(settings.shapes_dir.glob("*.ttl"))
         files.extend(_source(p, root, SourceKind.SHAPES) for p in shapes)

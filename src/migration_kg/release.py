@@ -17,15 +17,17 @@ import shutil
 import tempfile
 from collections import Counter
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 
 from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import DCTERMS, OWL, PROV, RDF
 
+from migration_kg.description import DescriptionInput, describe
 from migration_kg.errors import SourceError
 from migration_kg.formats import RdfFormat
+from migration_kg.framing import FRAMED_ARTEFACT, partner_country_documents
 from migration_kg.loading import LoadedSources, SourceFile, SourceKind
 from migration_kg.namespaces import (
     GRAPH_DATA,
@@ -64,6 +66,7 @@ class ReleaseContent:
     sources: tuple[SourceFile, ...]
     namespaces: Mapping[str, str]
     validation: ValidationReport
+    framed: Mapping[str, bytes] = field(default_factory=dict)  # framed JSON-LD documents
 
     def union(self) -> Graph:
         union = Graph(bind_namespaces="none")
@@ -96,7 +99,12 @@ def build_hash(files: tuple[SourceFile, ...]) -> str:
 def assemble(
     sources: LoadedSources, inferred: Graph, validation: ValidationReport
 ) -> ReleaseContent:
-    """Group the sources into the release graphs and describe the build in ``metadata``."""
+    """Group the sources into the release graphs and describe the build in ``metadata``.
+
+    The ``metadata`` graph holds the build's provenance and the DCAT-AP/VoID description (see
+    :mod:`migration_kg.description`); the two artefacts that do not contain it are serialised
+    here once more so that their size and checksum can be stated (the same bytes are written).
+    """
     version = release_version(sources)
     digest = build_hash(sources.files)
     content_sources = sources.of_kind(SourceKind.ONTOLOGY, SourceKind.DATA, SourceKind.LINKS)
@@ -109,13 +117,21 @@ def assemble(
             GRAPH_METADATA: _metadata(version, digest, content_sources),
         }
     )
+    namespaces = sources.namespaces()
+    independent = {
+        ONTOLOGY_ARTEFACT: serialize_graph(graphs[GRAPH_ONTOLOGY], RdfFormat.TURTLE, namespaces),
+        CONTEXT: _json_bytes(jsonld_context(graphs[GRAPH_ONTOLOGY])),
+        FRAMED_ARTEFACT: _json_bytes(partner_country_documents(graphs)),
+    }
+    graphs[GRAPH_METADATA] += describe(DescriptionInput(version, graphs, independent))
     return ReleaseContent(
         graphs=graphs,
         version=version,
         build_hash=digest,
         sources=sources.files,
-        namespaces=sources.namespaces(),
+        namespaces=namespaces,
         validation=validation,
+        framed={FRAMED_ARTEFACT: independent[FRAMED_ARTEFACT]},
     )
 
 
@@ -177,6 +193,7 @@ def _write_artefacts(content: ReleaseContent, out: Path) -> list[str]:
             content.graphs[GRAPH_ONTOLOGY], RdfFormat.TURTLE, content.namespaces
         ),
         CONTEXT: lambda: _json_bytes(context),
+        **{name: partial(bytes, data) for name, data in content.framed.items()},
     }
     for fmt in (RdfFormat.TURTLE, RdfFormat.NTRIPLES, RdfFormat.RDFXML, RdfFormat.JSONLD):
         name = f"{ARTEFACT_STEM}.{fmt.extension}"

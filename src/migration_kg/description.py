@@ -1,0 +1,258 @@
+"""Dataset description: DCAT-AP 3.0.1 and VoID for the ``metadata`` graph of a release.
+
+Part of the release step (reasoning → release, which calls this → build). Why: the EU open-data
+portal harvests DCAT-AP, and VoID lets SPARQL clients see the size of the graph and its linksets
+to other datasets before querying. Everything here is derived from the release's own graphs and
+bytes, never from the clock, so two builds describe themselves identically.
+
+Circularity, and how it is avoided: the ``metadata`` graph is part of every union artefact
+(``emk.trig``, ``emk.ttl``…), so those cannot carry their own size or checksum; only the artefacts
+that do not contain the metadata graph (``ontology.ttl``, ``context.jsonld``, the framed
+``partner-countries.jsonld``) get
+``dcat:byteSize`` and an ``spdx:checksum``. The sizes and sha256 of all artefacts are in
+``manifest.json``, which every distribution points at with ``rdfs:seeAlso``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from rdflib import Graph, Literal, Namespace, URIRef
+from rdflib.namespace import DCAT, DCTERMS, FOAF, PROV, RDF, RDFS, SKOS, VOID, XSD
+
+from migration_kg.config import BASE_IRI
+from migration_kg.namespaces import (
+    EMK,
+    EU_AUTHORITY,
+    GRAPH_DATA,
+    GRAPH_INFERRED,
+    GRAPH_LINKS,
+    GRAPH_ONTOLOGY,
+    ID,
+)
+
+SPDX = Namespace("http://spdx.org/rdf/terms#")
+DCAT3 = Namespace(str(DCAT))  # rdflib's DCAT lacks DCAT 3 terms such as dcat:version
+IANA = "http://www.iana.org/assignments/media-types/"
+DATASET = ID["dataset"]  # the IRI the endpoint's /.well-known/void falls back to, kept stable
+CATALOG = ID["catalog"]
+SERVICE = ID["dataset/sparql-service"]
+PROJECT = ID["org/emk-project"]  # the ontology's dcterms:creator and publisher
+COMMISSION = EU_AUTHORITY["corporate-body/COM"]
+CC_BY = URIRef("https://creativecommons.org/licenses/by/4.0/")
+CONTENT_GRAPHS = (GRAPH_ONTOLOGY, GRAPH_DATA, GRAPH_LINKS, GRAPH_INFERRED)
+THEMES = {  # EU data-theme table: code → English label
+    "SOCI": "Population and society",
+    "JUST": "Justice, legal system and public safety",
+}
+
+# Release file → (IANA media type, EU file-type code). Order: the union formats, then the rest.
+MEDIA_TYPES: dict[str, tuple[str, str]] = {
+    "emk.trig": ("application/trig", "RDF_TRIG"),
+    "emk.nq": ("application/n-quads", "RDF_N_QUADS"),
+    "emk.ttl": ("text/turtle", "RDF_TURTLE"),
+    "emk.nt": ("application/n-triples", "RDF_N_TRIPLES"),
+    "emk.rdf": ("application/rdf+xml", "RDF_XML"),
+    "emk.jsonld": ("application/ld+json", "JSON_LD"),
+    "ontology.ttl": ("text/turtle", "RDF_TURTLE"),
+    "context.jsonld": ("application/ld+json", "JSON_LD"),
+    "partner-countries.jsonld": ("application/ld+json", "JSON_LD"),
+    "manifest.json": ("application/json", "JSON"),
+}
+
+# Linked IRI prefix → (target dataset, linkset slug).
+LINK_TARGETS: dict[str, tuple[str, str]] = {
+    **{
+        str(EU_AUTHORITY[table + "/"]): (str(EU_AUTHORITY[table]), table)
+        for table in ("country", "corporate-body", "currency", "eu-programme")
+    },
+    "http://data.europa.eu/eli/": ("http://data.europa.eu/eli", "eli"),
+    "http://eurovoc.europa.eu/": ("http://eurovoc.europa.eu/100141", "eurovoc"),
+    "http://www.wikidata.org/entity/": ("http://www.wikidata.org/", "wikidata"),
+}
+
+
+@dataclass(frozen=True)
+class DescriptionInput:
+    """What the description needs: the release's graphs, version and independent artefacts."""
+
+    version: str
+    graphs: Mapping[URIRef, Graph]
+    independent_artefacts: Mapping[str, bytes]  # artefacts that do not contain this description
+
+
+def describe(source: DescriptionInput) -> Graph:
+    """DCAT-AP catalogue, dataset, distributions and SPARQL service, plus VoID statistics."""
+    graph = Graph(bind_namespaces="none")
+    _catalog(graph)
+    _dataset(graph, source)
+    for name in MEDIA_TYPES:
+        _distribution(graph, source, name)
+    _void(graph, source)
+    return graph
+
+
+def _text(graph: Graph, node: URIRef, prop: URIRef, value: str) -> None:
+    graph.add((node, prop, Literal(value, lang="en")))
+
+
+def _catalog(graph: Graph) -> None:
+    graph.add((CATALOG, RDF.type, DCAT.Catalog))
+    _text(graph, CATALOG, DCTERMS.title, "EU Migration Knowledge Graph catalogue")
+    _text(graph, CATALOG, DCTERMS.description, "Releases of the EU Migration Knowledge Graph.")
+    graph.add((CATALOG, DCTERMS.publisher, PROJECT))
+    graph.add((CATALOG, DCTERMS.license, CC_BY))
+    graph.add((CATALOG, DCAT.dataset, DATASET))
+    graph.add((CATALOG, DCAT.service, SERVICE))
+    graph.add((CATALOG, DCAT.themeTaxonomy, EU_AUTHORITY["data-theme"]))
+    graph.add((EU_AUTHORITY["data-theme"], RDF.type, SKOS.ConceptScheme))
+    _text(graph, EU_AUTHORITY["data-theme"], DCTERMS.title, "Data theme")
+    graph.add((PROJECT, RDF.type, FOAF.Agent))
+    graph.add((PROJECT, FOAF.name, Literal("EU Migration Knowledge Graph project", lang="en")))
+    graph.add((CC_BY, RDF.type, DCTERMS.LicenseDocument))
+
+
+def _dataset(graph: Graph, source: DescriptionInput) -> None:
+    data = source.graphs[GRAPH_DATA]
+    graph.add((DATASET, RDF.type, DCAT.Dataset))
+    graph.add((DATASET, RDF.type, VOID.Dataset))
+    _text(graph, DATASET, DCTERMS.title, "EU Migration Knowledge Graph")
+    _text(
+        graph,
+        DATASET,
+        DCTERMS.description,
+        "The European Commission's Migration State of Play reports to the European Council as "
+        "linked data: ontology, facts, outbound links and OWL RL inferences. Published by the "
+        "project, not by the Commission; the Commission is the creator of the source reports.",
+    )
+    graph.add((DATASET, DCAT3.version, Literal(source.version)))
+    graph.add((DATASET, DCTERMS.publisher, PROJECT))
+    graph.add((DATASET, DCTERMS.license, CC_BY))
+    graph.add((DATASET, DCTERMS.accessRights, EU_AUTHORITY["access-right/PUBLIC"]))
+    graph.add((EU_AUTHORITY["access-right/PUBLIC"], RDF.type, DCTERMS.RightsStatement))
+    graph.add((DATASET, DCTERMS.language, EU_AUTHORITY["language/ENG"]))
+    graph.add((EU_AUTHORITY["language/ENG"], RDF.type, DCTERMS.LinguisticSystem))
+    graph.add((DATASET, DCTERMS.conformsTo, URIRef(BASE_IRI + "ontology")))
+    graph.add((URIRef(BASE_IRI + "ontology"), RDF.type, DCTERMS.Standard))
+    graph.add((DATASET, DCAT.accessService, SERVICE))
+    for keyword in ("migration", "asylum", "borders", "return", "visa", "European Union"):
+        graph.add((DATASET, DCAT.keyword, Literal(keyword, lang="en")))
+    for code, label in THEMES.items():
+        theme = EU_AUTHORITY["data-theme/" + code]
+        graph.add((DATASET, DCAT.theme, theme))
+        _text(graph, theme, SKOS.prefLabel, label)
+        graph.add((theme, RDF.type, SKOS.Concept))
+        graph.add((theme, SKOS.inScheme, EU_AUTHORITY["data-theme"]))
+    # DCAT-AP reserves dcterms:source for datasets; a report edition is a document, so the
+    # dataset is prov:wasDerivedFrom it, and the edition's creator is the Commission.
+    for edition in sorted(data.subjects(RDF.type, EMK.ReportEdition), key=str):
+        graph.add((DATASET, PROV.wasDerivedFrom, edition))
+        graph.add((edition, DCTERMS.creator, COMMISSION))
+    graph.add((COMMISSION, RDF.type, FOAF.Agent))
+    graph.add((COMMISSION, FOAF.name, Literal("European Commission", lang="en")))
+    _coverage(graph, source)
+    _service(graph)
+
+
+def _coverage(graph: Graph, source: DescriptionInput) -> None:
+    """Temporal coverage: the first and last day of any period the data uses; spatial: the
+    authority-table countries the links name."""
+    data = source.graphs[GRAPH_DATA]
+    starts = sorted(str(o) for o in data.objects(None, EMK.startDate))
+    ends = sorted(str(o) for o in data.objects(None, EMK.endDate))
+    if starts and ends:
+        period = ID["dataset/temporal-coverage"]
+        graph.add((DATASET, DCTERMS.temporal, period))
+        graph.add((period, RDF.type, DCTERMS.PeriodOfTime))
+        graph.add((period, DCAT.startDate, Literal(starts[0], datatype=XSD.date)))
+        graph.add((period, DCAT.endDate, Literal(ends[-1], datatype=XSD.date)))
+    country = str(EU_AUTHORITY["country/"])
+    for target in set(source.graphs[GRAPH_LINKS].objects(None, SKOS.exactMatch)):
+        if str(target).startswith(country):
+            graph.add((DATASET, DCTERMS.spatial, target))
+            graph.add((target, RDF.type, DCTERMS.Location))
+
+
+def _service(graph: Graph) -> None:
+    graph.add((SERVICE, RDF.type, DCAT.DataService))
+    _text(graph, SERVICE, DCTERMS.title, "EU Migration Knowledge Graph SPARQL endpoint")
+    graph.add((SERVICE, DCAT.endpointURL, URIRef(BASE_IRI + "sparql")))
+    protocol = URIRef("https://www.w3.org/TR/sparql11-protocol/")
+    graph.add((SERVICE, DCTERMS.conformsTo, protocol))
+    graph.add((protocol, RDF.type, DCTERMS.Standard))
+    graph.add((SERVICE, DCAT.servesDataset, DATASET))
+    graph.add((SERVICE, DCTERMS.license, CC_BY))
+    graph.add((DATASET, VOID.sparqlEndpoint, URIRef(BASE_IRI + "sparql")))
+
+
+def _distribution(graph: Graph, source: DescriptionInput, name: str) -> None:
+    media, file_type = MEDIA_TYPES[name]
+    dist = ID[f"release/{source.version}/distribution/{name}"]
+    url = URIRef(f"{BASE_IRI}release/{source.version}/{name}")
+    graph.add((DATASET, DCAT.distribution, dist))
+    graph.add((dist, RDF.type, DCAT.Distribution))
+    _text(graph, dist, DCTERMS.title, name)
+    graph.add((dist, DCAT.accessURL, url))
+    graph.add((dist, DCAT.downloadURL, url))
+    graph.add((dist, DCAT.mediaType, URIRef(IANA + media)))
+    graph.add((URIRef(IANA + media), RDF.type, DCTERMS.MediaType))
+    graph.add((dist, DCTERMS.format, EU_AUTHORITY["file-type/" + file_type]))
+    graph.add((EU_AUTHORITY["file-type/" + file_type], RDF.type, DCTERMS.MediaTypeOrExtent))
+    graph.add((dist, DCTERMS.license, CC_BY))
+    graph.add((dist, RDFS.seeAlso, URIRef(f"{BASE_IRI}release/{source.version}/manifest.json")))
+    content = source.independent_artefacts.get(name)
+    if content is None:
+        return  # contains this description (or describes it): size and hash are in the manifest
+    checksum = ID[f"release/{source.version}/distribution/{name}/sha256"]
+    graph.add((dist, DCAT.byteSize, Literal(len(content), datatype=XSD.nonNegativeInteger)))
+    graph.add((dist, SPDX.checksum, checksum))
+    graph.add((checksum, RDF.type, SPDX.Checksum))
+    graph.add((checksum, SPDX.algorithm, SPDX.checksumAlgorithm_sha256))
+    graph.add((SPDX.checksumAlgorithm_sha256, RDF.type, SPDX.ChecksumAlgorithm))
+    digest = hashlib.sha256(content).hexdigest()
+    graph.add((checksum, SPDX.checksumValue, Literal(digest, datatype=XSD.hexBinary)))
+
+
+def _void(graph: Graph, source: DescriptionInput) -> None:
+    """VoID statistics over the content graphs (the metadata graph describes, so is not counted)."""
+    content = Graph(bind_namespaces="none")
+    for iri in CONTENT_GRAPHS:
+        content += source.graphs[iri]
+        graph.add((DATASET, VOID.subset, iri))
+        graph.add((iri, RDF.type, VOID.Dataset))
+        graph.add((iri, VOID.triples, _count(len(source.graphs[iri]))))
+        graph.add((iri, VOID.distinctSubjects, _count(len(set(source.graphs[iri].subjects())))))
+    instances = str(ID)
+    graph.add((DATASET, VOID.uriSpace, Literal(instances)))
+    graph.add((DATASET, VOID.triples, _count(len(content))))
+    entities = {s for s in content.subjects() if str(s).startswith(instances)}
+    graph.add((DATASET, VOID.entities, _count(len(entities))))
+    graph.add((DATASET, VOID.classes, _count(len(set(content.objects(None, RDF.type))))))
+    graph.add((DATASET, VOID.properties, _count(len(set(content.predicates())))))
+    _linksets(graph, source.graphs[GRAPH_LINKS])
+
+
+def _linksets(graph: Graph, links: Graph) -> None:
+    """One void:Linkset per target dataset and link predicate, with its number of links."""
+    counts: dict[tuple[str, str, URIRef], int] = {}
+    for predicate in (SKOS.exactMatch, SKOS.closeMatch):
+        for target in links.objects(None, predicate):
+            for prefix, (dataset, slug) in LINK_TARGETS.items():
+                if str(target).startswith(prefix):
+                    key = (slug, dataset, predicate)
+                    counts[key] = counts.get(key, 0) + 1
+    for (slug, dataset, predicate), count in sorted(counts.items()):
+        kind = str(predicate).rsplit("#", 1)[-1].lower()
+        linkset = ID[f"dataset/linkset/{slug}-{kind}"]
+        graph.add((DATASET, VOID.subset, linkset))
+        graph.add((linkset, RDF.type, VOID.Linkset))
+        graph.add((linkset, VOID.subjectsTarget, DATASET))
+        graph.add((linkset, VOID.objectsTarget, URIRef(dataset)))
+        graph.add((linkset, VOID.linkPredicate, predicate))
+        graph.add((linkset, VOID.triples, _count(count)))
+
+
+def _count(value: int) -> Literal:
+    return Literal(value, datatype=XSD.integer)
