@@ -20,6 +20,7 @@ from pathlib import Path
 
 from rdflib import Dataset, Graph, Literal, URIRef
 from rdflib.namespace import PROV, XSD
+from rdflib.term import Node
 
 from migration_kg.config import Settings
 from migration_kg.errors import SourceError
@@ -232,8 +233,8 @@ class GraphIndex:
         self.strings: list[tuple[str, set[str]]] = []
         self.periods: dict[str, set[str]] = {}
         self._graph = graph
-        self._top: dict[object, str] = {}
-        self._cache: dict[object, set[str]] = {}
+        self._top: dict[Node, str] = {}
+        self._cache: dict[Node, set[str]] = {}
         for subject, predicate, obj in graph:
             if predicate in _IGNORED_PREDICATES:
                 continue
@@ -243,7 +244,7 @@ class GraphIndex:
             elif isinstance(obj, Literal):
                 self._add_literal(obj, self.sections_of(subject))
 
-    def sections_of(self, node: object) -> set[str]:
+    def sections_of(self, node: Node) -> set[str]:
         """The key objectives (top-level section slugs) that state this node."""
         if node not in self._cache:
             own = {self._top_section(sec) for sec in self._graph.objects(node, PROV.wasDerivedFrom)}
@@ -256,9 +257,10 @@ class GraphIndex:
             self._cache[node] = own or {ANY_SECTION}
         return self._cache[node]
 
-    def _top_section(self, section: object) -> str:
+    def _top_section(self, section: Node) -> str:
         if section not in self._top:
-            current, seen = section, set()
+            current: Node = section
+            seen: set[Node] = set()
             while (parent := self._graph.value(current, EMK.parentSection)) is not None:
                 if parent in seen:
                     break
@@ -280,9 +282,9 @@ class GraphIndex:
         """Whether a resource of ``section`` holds the value with the datatype its kind needs."""
 
         def stated(sections: set[str] | None) -> bool:
-            return bool(sections) and (
-                section == ANY_SECTION or section in sections or ANY_SECTION in sections
-            )
+            if not sections:
+                return False
+            return section == ANY_SECTION or section in sections or ANY_SECTION in sections
 
         kind, normal = value.kind, value.normal
         if kind in ("amount", "count", "ordinal"):

@@ -16,7 +16,7 @@ import logging
 import os
 import re
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -46,7 +46,8 @@ _POSITION = re.compile(r"error at (\d+):(\d+):\s*")
 # so this bounds how many threads such queries can pin; further queries wait and time out.
 _MAX_CONCURRENT = max(8, 4 * (os.cpu_count() or 2))
 
-_OX_RDF = {
+# pyoxigraph's writer for each RDF format (shared with the web layer).
+OXIGRAPH_RDF_FORMATS = {
     RdfFormat.TURTLE: ox.RdfFormat.TURTLE,
     RdfFormat.NTRIPLES: ox.RdfFormat.N_TRIPLES,
     RdfFormat.JSONLD: ox.RdfFormat.JSON_LD,
@@ -96,7 +97,9 @@ class QueryResult:
             if not isinstance(fmt, RdfFormat):
                 raise NotAcceptable(f"{self.kind} results are RDF graphs", _media(RdfFormat))
             try:
-                out = ox.serialize(self.triples, format=_OX_RDF[fmt], prefixes=self.prefixes)
+                out = ox.serialize(
+                    self.triples, format=OXIGRAPH_RDF_FORMATS[fmt], prefixes=self.prefixes
+                )
             except ValueError as exc:  # e.g. a predicate RDF/XML cannot write as an element name
                 raise NotAcceptable(f"cannot write this graph as {fmt.media_type}: {exc}") from exc
             return out or b""
@@ -115,6 +118,7 @@ class _Job:
     kwargs: dict[str, Any]
     timeout: float
     kind: QueryKind  # for graph results: pyoxigraph answers CONSTRUCT and DESCRIBE alike
+    row_cap: int
     stop: threading.Event = field(default_factory=threading.Event)
 
 
@@ -162,11 +166,16 @@ class QueryEngine:
         default_graph_uris: Sequence[str] = (),
         named_graph_uris: Sequence[str] = (),
         timeout_s: float | None = None,
+        bindings: Mapping[str, ox.NamedNode | ox.Literal] | None = None,
+        row_cap: int | None = None,
     ) -> QueryResult:
         """Check, evaluate and collect one query within the timeout and row cap.
 
         Without protocol graph IRIs and without FROM in the query, the default graph is the
-        union of all named graphs (the release keeps everything in named graphs).
+        union of all named graphs (the release keeps everything in named graphs). ``bindings``
+        substitute variables by terms inside pyoxigraph (SEP-0007), so values never touch the
+        query text. ``row_cap`` overrides the setting for internal queries (pages, search index)
+        whose size the server, not the client, decides.
 
         Raises:
             QuerySyntaxError: the text does not parse (line and column from pyoxigraph).
@@ -174,7 +183,9 @@ class QueryEngine:
                 evaluation error.
             QueryTimeout: evaluation took longer than the timeout.
         """
-        job = self._prepare(sparql_text, default_graph_uris, named_graph_uris, timeout_s)
+        job = self._prepare(sparql_text, default_graph_uris, named_graph_uris, timeout_s, bindings)
+        if row_cap is not None:
+            job.row_cap = row_cap
         if not self._slots.acquire(timeout=job.timeout):
             raise QueryTimeout(f"server busy: no evaluation slot within {job.timeout:g} s")
         outcome: list[QueryResult | BaseException] = []
@@ -199,6 +210,7 @@ class QueryEngine:
         default_graph_uris: Sequence[str] = (),
         named_graph_uris: Sequence[str] = (),
         timeout_s: float | None = None,
+        bindings: Mapping[str, ox.NamedNode | ox.Literal] | None = None,
     ) -> QueryResult:
         """``query`` for an event loop: awaits the worker instead of parking a thread on it.
 
@@ -206,7 +218,7 @@ class QueryEngine:
         thread parked on ``query``): fewer GIL hand-offs per request under concurrency. Same
         checks, limits and errors as ``query``.
         """
-        job = self._prepare(sparql_text, default_graph_uris, named_graph_uris, timeout_s)
+        job = self._prepare(sparql_text, default_graph_uris, named_graph_uris, timeout_s, bindings)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + job.timeout
         if not self._slots.acquire(blocking=False):
@@ -255,8 +267,9 @@ class QueryEngine:
         default_graph_uris: Sequence[str],
         named_graph_uris: Sequence[str],
         timeout_s: float | None,
+        bindings: Mapping[str, ox.NamedNode | ox.Literal] | None = None,
     ) -> _Job:
-        """Refuse what must not run; build pyoxigraph's dataset arguments."""
+        """Refuse what must not run; build pyoxigraph's dataset and substitution arguments."""
         scan = scan_query(text)
         if scan.is_update:
             raise BadRequest("SPARQL updates are not accepted: this endpoint is read-only", "query")
@@ -270,9 +283,11 @@ class QueryEngine:
             kwargs["named_graphs"] = _graphs(named_graph_uris, "named-graph-uri")
         if not (default_graph_uris or named_graph_uris or scan.has_from):
             kwargs["use_default_graph_as_union"] = True
+        if bindings:
+            kwargs["substitutions"] = {ox.Variable(k): v for k, v in bindings.items()}
         timeout = self.settings.query_timeout_s if timeout_s is None else timeout_s
         kind: QueryKind = "DESCRIBE" if scan.form == "DESCRIBE" else "CONSTRUCT"
-        return _Job(text, kwargs, timeout, kind)
+        return _Job(text, kwargs, timeout, kind, self.settings.result_row_cap)
 
     def _spawn(self, job: _Job, deliver: Callable[[QueryResult | BaseException], None]) -> None:
         """Evaluate ``job`` in a daemon thread (holding a slot the caller acquired).
@@ -294,8 +309,7 @@ class QueryEngine:
 
     def _evaluate(self, job: _Job) -> QueryResult:
         """Run the query and collect at most ``result_row_cap`` rows, stopping early if told."""
-        text, kwargs, stop, kind = job.text, job.kwargs, job.stop, job.kind
-        cap = self.settings.result_row_cap
+        text, kwargs, stop, kind, cap = job.text, job.kwargs, job.stop, job.kind, job.row_cap
         try:
             answer = self._store.query(text, **kwargs)
             if isinstance(answer, ox.QueryBoolean):

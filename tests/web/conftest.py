@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -43,4 +44,24 @@ def live(settings: Settings, engine: QueryEngine) -> Iterator[LiveServer]:
 @pytest.fixture()
 def client(live: LiveServer) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=live.url, timeout=10, trust_env=False) as http:
+        yield http
+
+
+@pytest.fixture(scope="session")
+def real_engine(built_release: Any) -> QueryEngine:
+    """The engine over the session's build of the real repository (pages need real data)."""
+    return QueryEngine.from_release(built_release.settings)
+
+
+@pytest.fixture(scope="session")
+def real_live(built_release: Any, real_engine: QueryEngine) -> Iterator[LiveServer]:
+    server = start_server(built_release.settings, real_engine)
+    yield server
+    server.stop()
+
+
+@pytest.fixture()
+def site(real_live: LiveServer) -> Iterator[httpx.Client]:
+    """A client of the real-release server (linked-data pages, search, downloads)."""
+    with httpx.Client(base_url=real_live.url, timeout=30, trust_env=False) as http:
         yield http

@@ -19,6 +19,7 @@ from migration_kg.errors import (
     NotAcceptable,
     QuerySyntaxError,
     QueryTimeout,
+    UnknownQuery,
 )
 
 log = logging.getLogger(__name__)
@@ -38,6 +39,10 @@ class PayloadTooLarge(BadRequest):
     """A request body or query string over ``settings.max_request_bytes``."""
 
 
+class ResourceNotFound(MigrationKGError):
+    """A dereferenced IRI, download or page that the release does not have."""
+
+
 # Most specific first: the first class the exception is an instance of decides.
 STATUS: tuple[tuple[type[Exception], int], ...] = (
     (UnsupportedMediaType, 415),
@@ -45,6 +50,8 @@ STATUS: tuple[tuple[type[Exception], int], ...] = (
     (QuerySyntaxError, 400),
     (BadRequest, 400),
     (NotAcceptable, 406),
+    (ResourceNotFound, 404),
+    (UnknownQuery, 404),
     (QueryTimeout, 503),
 )
 

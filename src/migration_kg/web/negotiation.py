@@ -147,3 +147,28 @@ def _not_acceptable(reason: str, offered: Sequence[ResultFormat | RdfFormat]) ->
     listing = tuple(f.media_type for f in offered)
     names = ", ".join(FORMAT_NAMES[f][0] for f in offered)
     return NotAcceptable(f"{reason}; offered: {', '.join(listing)} (format= {names})", listing)
+
+
+HTML_MEDIA_TYPES = ("text/html", "application/xhtml+xml")
+
+
+def prefers_html(
+    accept: str | None, format_values: Sequence[str], offered: Sequence[ResultFormat | RdfFormat]
+) -> bool:
+    """Whether a page for people should answer rather than one of ``offered`` (linked data pages).
+
+    ``format=html`` forces it; otherwise HTML wins only when the client names ``text/html`` (or
+    XHTML) explicitly with a q at least that of the best offered format: browsers do, while
+    ``*/*`` (curl, most RDF clients) and a missing Accept get data, the linked-data default.
+    """
+    if format_values:
+        return all(value.strip().lower() in ("html", *HTML_MEDIA_TYPES) for value in format_values)
+    if not accept:
+        return False
+    ranges = parse_accept(accept)
+    html_q = max(
+        (r.q for r in ranges for m in HTML_MEDIA_TYPES if r.specificity(m) == 2), default=0.0
+    )
+    if html_q <= 0.0:
+        return False
+    return html_q >= max((quality(ranges, fmt) for fmt in offered), default=0.0)

@@ -15,7 +15,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import JSONResponse, Response
 
 from migration_kg.config import Settings
-from migration_kg.engine import QueryEngine
+from migration_kg.engine import OXIGRAPH_RDF_FORMATS, QueryEngine
 from migration_kg.formats import RdfFormat, ResultFormat
 from migration_kg.namespaces import PREFIXES, SD
 from migration_kg.web.errors import CORS_HEADERS
@@ -26,14 +26,6 @@ from migration_kg.web.service_description import Describer, endpoint_url
 router = APIRouter()
 # Serialising a few hundred rows takes well under a millisecond: cheaper inline than a thread hop.
 _SERIALIZE_INLINE_MAX = 500
-_OX_RDF = {
-    RdfFormat.TURTLE: ox.RdfFormat.TURTLE,
-    RdfFormat.NTRIPLES: ox.RdfFormat.N_TRIPLES,
-    RdfFormat.JSONLD: ox.RdfFormat.JSON_LD,
-    RdfFormat.RDFXML: ox.RdfFormat.RDF_XML,
-    RdfFormat.TRIG: ox.RdfFormat.TRIG,
-    RdfFormat.NQUADS: ox.RdfFormat.N_QUADS,
-}
 _SD_PREFIXES = {"sd": str(SD), **{name: str(ns) for name, ns in PREFIXES.items()}}
 
 
@@ -95,7 +87,7 @@ async def health(request: Request) -> Response:
 
 
 def _rdf(triples: list[ox.Triple], fmt: RdfFormat) -> bytes:
-    return ox.serialize(triples, format=_OX_RDF[fmt], prefixes=_SD_PREFIXES) or b""
+    return ox.serialize(triples, format=OXIGRAPH_RDF_FORMATS[fmt], prefixes=_SD_PREFIXES) or b""
 
 
 def _respond(body: bytes, fmt: ResultFormat | RdfFormat, state: AppState) -> Response:
