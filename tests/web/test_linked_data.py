@@ -106,6 +106,34 @@ def test_ontology_document_negotiates(site: httpx.Client) -> None:
     assert (EMK.partner, RDFS.range, EMK.Actor) in _graph(jsonld, "json-ld")
 
 
+def test_ontology_module_iris_dereference(site: httpx.Client, real_engine: QueryEngine) -> None:
+    """Every module IRI (…/ontology/events, …) answers: a page, and its own Turtle."""
+    result = real_engine.query(
+        "SELECT ?m WHERE { ?m a <http://www.w3.org/2002/07/owl#Ontology> "
+        "FILTER(STRSTARTS(STR(?m), 'https://w3id.org/eu-migration-kg/ontology/')) }"
+    )
+    modules = sorted(str(m) for (m,) in result.rows)
+    assert "https://w3id.org/eu-migration-kg/ontology/events" in modules
+    for iri in modules:
+        path = "/ontology/" + iri.rsplit("/", 1)[1]
+        response = site.get(path, headers={"Accept": "text/turtle"})
+        assert response.status_code == 200, path
+        assert response.headers["content-location"] == path + ".ttl"
+        graph = _graph(response, "turtle")
+        assert (URIRef(iri), RDF.type, OWL.Ontology) in graph, path
+        terms = set(graph.subjects(RDFS.isDefinedBy, URIRef(iri)))
+        assert terms, f"{path} lists no terms"
+        assert set(graph.objects(None, RDFS.isDefinedBy)) == {URIRef(iri)}, path
+        page = site.get(path, headers={"Accept": BROWSER})
+        assert page.status_code == 200 and page.headers["content-location"] == path + ".html"
+        assert "<h1" in page.text
+    events = _graph(site.get("/ontology/events.ttl"), "turtle")
+    assert (EMK.Event, RDF.type, OWL.Class) in events
+    assert (EMK.Country, RDF.type, OWL.Class) not in events  # a term of the geography module
+    assert site.get("/ontology/no-such-module").status_code == 404
+    assert site.get("/ontology/events.docx").status_code == 404
+
+
 def test_every_kind_of_instance_dereferences(site: httpx.Client, real_engine: QueryEngine) -> None:
     """One instance per IRI kind (id/<kind>/…): HTML and Turtle both answer 200."""
     result = real_engine.query(

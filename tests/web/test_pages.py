@@ -29,6 +29,12 @@ SELECT (SUM(?v) AS ?total) (COUNT(DISTINCT ?f) AS ?n) WHERE {
   FILTER NOT EXISTS { ?f emk:partOfPackage ?p . ?p emk:beneficiary country:tunisia }
 }
 """
+# The same, counting only commitments that no other beneficiary shares.
+TUNISIA_FUNDING_ALONE = TUNISIA_FUNDING.replace(
+    "  FILTER NOT EXISTS { ?f emk:partOfPackage",
+    "  FILTER NOT EXISTS { ?f emk:beneficiary ?o . FILTER (?o != country:tunisia) }\n"
+    "  FILTER NOT EXISTS { ?f emk:partOfPackage",
+)
 ROUTE_COUNT = """
 PREFIX emk: <https://w3id.org/eu-migration-kg/ontology#>
 SELECT (COUNT(DISTINCT ?r) AS ?n) WHERE { ?r a emk:MigratoryRoute }
@@ -74,6 +80,9 @@ def test_country_page_shows_chart_and_funding_total(
     assert f'data-total="{Decimal(total)}"' in html
     assert format_eur(Decimal(total)) in html
     assert f"in {int(count)} commitments" in html
+    ((alone, _),) = real_engine.query(TUNISIA_FUNDING_ALONE).rows
+    assert alone is not None and Decimal(alone) < Decimal(total)  # the 2023 package is shared
+    assert f'data-total-alone="{Decimal(alone)}"' in html
     assert "Talent Partnership with Tunisia" in html  # emk:partner
     assert "Agreements and partnerships" in html and 'class="timeline"' in html
 
@@ -137,3 +146,6 @@ def test_query_page_uses_a_local_script(site: httpx.Client) -> None:
     script = site.get("/static/query.js")
     assert script.status_code == 200 and "fetch(" in script.text
     assert site.get("/static/site.css").status_code == 200
+    for name in ("yasgui.min.js", "yasgui.min.css"):  # vendored, MIT, no CDN
+        assert f'"/static/vendor/yasgui/{name}"' in html
+        assert site.get(f"/static/vendor/yasgui/{name}").status_code == 200

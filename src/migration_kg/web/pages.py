@@ -1,7 +1,8 @@
 """Routes of the linked-data site: dereferenceable IRIs, the ontology, pages for people.
 
 ``https://w3id.org/eu-migration-kg/<path>`` is served at ``<server>/<path>``: ``/id/…`` for
-instances, ``/ontology`` for terms (``#Term`` is a fragment of that document). Policy for every
+instances, ``/ontology`` for terms (``#Term`` is a fragment of that document), ``/ontology/<m>``
+for a module of it (its page, or its description and terms as RDF). Policy for every
 such URL (no 303 redirects): a direct 200 chosen by content negotiation, with ``Vary: Accept``
 and ``Content-Location`` naming the format-specific URL (``/id/x.ttl``, ``.jsonld``, ``.nt``,
 ``.rdf``, ``.html``), which serves that format whatever the Accept header says. Each route is
@@ -29,7 +30,14 @@ from migration_kg.web.negotiation import negotiate, prefers_html
 from migration_kg.web.place import PLACE_TYPES, place_view
 from migration_kg.web.search import INTERNAL_ROW_CAP, INTERNAL_TIMEOUT_S, internal_query
 from migration_kg.web.site import DOCUMENT_FORMATS, EXTENSIONS, Site, rdf_response
-from migration_kg.web.views import describe, exists, home_view, ontology_terms, resource_view
+from migration_kg.web.views import (
+    describe,
+    exists,
+    home_view,
+    ontology_module,
+    ontology_terms,
+    resource_view,
+)
 
 router = APIRouter()
 HTML = "html"
@@ -118,6 +126,33 @@ def ontology(request: Request, ext: str | None = None) -> Response:
         row_cap=INTERNAL_ROW_CAP,
     )
     return rdf_response(result.triples, rep, site.etag, f"{here}.{rep.extension}")
+
+
+@router.api_route("/ontology/{name}", methods=_GET)
+def ontology_module_document(request: Request, name: str) -> Response:
+    """A module IRI (``…/ontology/events``): its page, or its Turtle (description and terms)."""
+    site, engine = _site(request)
+    if unchanged := site.unchanged(request):
+        return unchanged
+    stem, dot, ext = name.rpartition(".")
+    if not dot:
+        stem, ext = name, ""
+    elif ext not in EXTENSIONS and ext != HTML:
+        raise ResourceNotFound(f"no ontology module document /ontology/{name}")
+    iri = f"{site.settings.base_iri}ontology/{stem}"
+    triples = ontology_module(engine, iri)
+    if not triples:
+        raise ResourceNotFound(f"no ontology module <{iri}> in this release; see /ontology")
+    rep = _representation(request, ext or None)
+    fmt = site.formatter(request)
+    here = fmt.linker.href(iri) or ""
+    if rep == HTML:
+        view = resource_view(engine, iri, describe(engine, iri), fmt)
+        response = site.html(request, "resource.html", view=view, place=None, here=here)
+        response.headers["Content-Location"] = here + ".html"
+        return response
+    assert isinstance(rep, RdfFormat)
+    return rdf_response(triples, rep, site.etag, f"{here}.{rep.extension}")
 
 
 @router.api_route("/search", methods=_GET)

@@ -42,6 +42,7 @@ class Commitment:
     value: Value
     amount: str
     package: Value | None  # set when not counted: the package that holds its amount
+    shared: bool = False  # other beneficiaries share this amount (not split)
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,7 @@ class PlaceView:
     commitments: list[Commitment] = field(default_factory=list)
     total: Decimal = Decimal(0)
     counted: int = 0
+    total_alone: Decimal = Decimal(0)  # counted commitments no other beneficiary shares
     cooperation: list[tuple[Value, Value | None]] = field(default_factory=list)
     timeline: list[TimelineItem] = field(default_factory=list)
 
@@ -128,19 +130,23 @@ def _statistics(view: PlaceView, rows: list[tuple[str | None, ...]], fmt: TermFo
 
 def _funding(view: PlaceView, rows: list[tuple[str | None, ...]], fmt: TermFormatter) -> None:
     seen: set[str] = set()
-    for commitment, amount, package, _counted in rows:
+    for commitment, amount, package, _counted, shared in rows:
         if commitment is None or commitment in seen:
             continue  # a part of two packages appears twice; it is one commitment
         seen.add(commitment)
         counted = package is None
+        alone = shared != "true"
         if counted and amount is not None:
             view.total += Decimal(amount)
             view.counted += 1
+            if alone:
+                view.total_alone += Decimal(amount)
         view.commitments.append(
             Commitment(
                 fmt.iri(commitment),
                 f"EUR {format_number(amount)}" if amount else "",
                 None if counted else fmt.iri(package or ""),
+                not alone,
             )
         )
 

@@ -67,6 +67,17 @@ def describe(engine: QueryEngine, iri: str) -> list[ox.Triple]:
     return result.triples
 
 
+def ontology_module(engine: QueryEngine, iri: str) -> list[ox.Triple]:
+    """An ontology module's description and the terms it defines; empty for other IRIs."""
+    result = engine.query(
+        internal_query("ontology-module.rq"),
+        bindings=_bind(iri),
+        timeout_s=INTERNAL_TIMEOUT_S,
+        row_cap=INTERNAL_ROW_CAP,
+    )
+    return result.triples
+
+
 def resource_view(
     engine: QueryEngine, iri: str, triples: list[ox.Triple], fmt: TermFormatter
 ) -> ResourceView:

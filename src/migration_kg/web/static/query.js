@@ -1,5 +1,7 @@
-// SPARQL query page: fill the textarea from the catalogue, run against /sparql, show a table.
-// Plain JS, no dependencies (a vendored YASGUI may replace this later). Without JS the form
+// SPARQL query page. With the vendored YASGUI (static/vendor/yasgui/) loaded, the textarea gives
+// way to a YASGUI editor whose only endpoint is this site's /sparql, and each named query picked
+// from the catalogue opens in a tab of its own. Without YASGUI a plain fallback fills the
+// textarea from the catalogue, runs it against /sparql and shows a table. Without JS the form
 // still works: it submits to /sparql and the browser shows the JSON results.
 "use strict";
 (function () {
@@ -8,6 +10,43 @@
   const picker = document.getElementById("example");
   const out = document.getElementById("results");
   const examples = JSON.parse(document.getElementById("examples").textContent);
+
+  if (window.Yasgui) {
+    startYasgui();
+    return;
+  }
+
+  function startYasgui() {
+    const endpoint = new URL(form.dataset.endpoint, window.location.href).href;
+    const Yasgui = window.Yasgui;
+    // Only completers that need no network: LOV's class and property look-ups are left out, and
+    // prefixes come from the list bundled in YASGUI (no prefixCcApi).
+    Yasgui.Yasqe.defaults.autocompleters = ["prefixes", "variables"];
+    const yasgui = new Yasgui(document.getElementById("yasgui"), {
+      requestConfig: { endpoint: endpoint, method: "POST" },
+      endpointCatalogueOptions: { getData: function () { return [{ endpoint: endpoint }]; }, keys: [] },
+      copyEndpointOnNewTab: false,
+      populateFromUrl: false,
+      persistenceId: null,
+      autoAddOnInit: false,
+      yasqe: { value: text.value },
+    });
+    yasgui.addTab(true, { name: "Query", yasqe: { value: text.value }, requestConfig: { endpoint: endpoint } });
+    // The textarea and its Run button stay in the page for readers without JS only.
+    text.closest("p").hidden = true;
+    form.querySelector("button[type=submit]").closest("p").hidden = true;
+    form.addEventListener("submit", function (event) { event.preventDefault(); });
+    picker.addEventListener("change", function () {
+      const chosen = examples[picker.value];
+      if (!chosen) { return; }
+      yasgui.addTab(true, {
+        name: chosen.title,
+        yasqe: { value: chosen.text },
+        requestConfig: { endpoint: endpoint },
+      });
+      picker.value = "";
+    });
+  }
 
   picker.addEventListener("change", function () {
     const chosen = examples[picker.value];
