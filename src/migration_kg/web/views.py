@@ -58,19 +58,18 @@ def exists(engine: QueryEngine, iri: str) -> bool:
 
 def describe(engine: QueryEngine, iri: str) -> list[ox.Triple]:
     """The resource's concise bounded description (see ``resource-description.rq``)."""
-    result = engine.query(
-        internal_query("resource-description.rq"),
-        bindings=_bind(iri),
-        timeout_s=INTERNAL_TIMEOUT_S,
-        row_cap=INTERNAL_ROW_CAP,
-    )
-    return result.triples
+    return _internal_triples(engine, "resource-description.rq", iri)
 
 
 def ontology_module(engine: QueryEngine, iri: str) -> list[ox.Triple]:
     """An ontology module's description and the terms it defines; empty for other IRIs."""
+    return _internal_triples(engine, "ontology-module.rq", iri)
+
+
+def _internal_triples(engine: QueryEngine, name: str, iri: str) -> list[ox.Triple]:
+    """Run an internal CONSTRUCT about one IRI, with the server's (not the client's) limits."""
     result = engine.query(
-        internal_query("ontology-module.rq"),
+        internal_query(name),
         bindings=_bind(iri),
         timeout_s=INTERNAL_TIMEOUT_S,
         row_cap=INTERNAL_ROW_CAP,
