@@ -15,13 +15,18 @@ Only ``sh:Violation`` results fail the build; warnings and infos are reported an
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from enum import Enum
+from functools import lru_cache
 from itertools import groupby
 
 from pyshacl import validate as shacl_validate
 from rdflib import BNode, Graph, Literal, Node, URIRef
 from rdflib.namespace import RDF, SH
+from rdflib.plugins.sparql import processor as sparql_processor
+from rdflib.plugins.sparql.sparql import Query
 
 from migration_kg.errors import ValidationFailed
 from migration_kg.loading import LoadedSources, SourceKind
@@ -130,15 +135,16 @@ def validate_sources(sources: LoadedSources, inference: str = "none") -> Validat
     shapes = sources.union(SourceKind.SHAPES)
     if not shapes_files or len(shapes) == 0:
         return ValidationReport(results=(), shapes_files=0, graph=_empty_report())
-    _, report_graph, _ = shacl_validate(
-        sources.union(SourceKind.ONTOLOGY, SourceKind.DATA, SourceKind.LINKS),
-        shacl_graph=shapes,
-        inference=inference,
-        inplace=True,  # the union is a fresh copy: no need for pySHACL to clone it again
-        advanced=True,
-        allow_warnings=True,
-        allow_infos=True,
-    )
+    with _prepared_sparql():
+        _, report_graph, _ = shacl_validate(
+            sources.union(SourceKind.ONTOLOGY, SourceKind.DATA, SourceKind.LINKS),
+            shacl_graph=shapes,
+            inference=inference,
+            inplace=True,  # the union is a fresh copy: no need for pySHACL to clone it again
+            advanced=True,
+            allow_warnings=True,
+            allow_infos=True,
+        )
     results = [
         _result(report_graph, node, sources)
         for node in report_graph.subjects(RDF.type, SH.ValidationResult)
@@ -148,6 +154,42 @@ def validate_sources(sources: LoadedSources, inference: str = "none") -> Validat
         shapes_files=len(shapes_files),
         graph=report_graph,
     )
+
+
+@contextmanager
+def _prepared_sparql() -> Iterator[None]:
+    """Parse each SHACL-SPARQL query once instead of once per focus node.
+
+    Why: pySHACL hands rdflib the same query text for every focus node (``$this`` goes in as
+    an initial binding), and rdflib parses and translates it anew each time: 94 % of the
+    validation time on a 100k-triple edition was pyparsing. A translated query is immutable
+    under evaluation (rdflib's own ``prepareQuery`` reuses it the same way), so it is cached
+    by text, base and prefixes for the duration of one validation.
+    """
+    original, original_parse = sparql_processor.translateQuery, sparql_processor.parseQuery
+
+    @lru_cache(maxsize=256)
+    def translate(text: str, base: str | None, namespaces: tuple[tuple[str, str], ...]) -> Query:
+        return original(original_parse(text), base, dict(namespaces) or None)
+
+    def cached_translate(
+        parsed: object, base: str | None = None, init_ns: Mapping[str, object] | None = None
+    ) -> Query:
+        if isinstance(parsed, _QueryText):
+            return translate(str(parsed), base, tuple(sorted((init_ns or {}).items())))
+        return original(parsed, base, init_ns)
+
+    sparql_processor.parseQuery = _QueryText  # defer parsing to the cached translation
+    sparql_processor.translateQuery = cached_translate
+    try:
+        yield
+    finally:
+        sparql_processor.parseQuery = original_parse
+        sparql_processor.translateQuery = original
+
+
+class _QueryText(str):
+    """A query text not parsed yet: marks what ``_prepared_sparql`` may serve from its cache."""
 
 
 def require_conformance(report: ValidationReport) -> None:
