@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from collections.abc import Callable
 
 import pytest
@@ -73,3 +75,32 @@ def test_no_shapes_conforms_trivially_and_says_so(tiny_project: Callable[..., Se
     assert report.conforms
     assert report.shapes_files == 0
     assert "nothing was validated" in report.summary
+
+
+_PARALLEL_CHECK = """
+import json
+from migration_kg.config import Settings
+from migration_kg.loading import SourceKind, load_sources
+from migration_kg.validation import start_validation
+sources = load_sources(Settings())
+data = sources.union(SourceKind.ONTOLOGY, SourceKind.DATA, SourceKind.LINKS)
+single = start_validation(sources, data_graph=data, workers=1)
+parallel = start_validation(sources, data_graph=data, workers=2)
+print(json.dumps({
+    "processes": parallel.processes,
+    "single": [r.as_dict() for r in single.report().results],
+    "parallel": [r.as_dict() for r in parallel.report().results],
+}))
+"""
+
+
+def test_validation_in_worker_processes_finds_exactly_what_one_process_finds() -> None:
+    # A fresh interpreter: the shapes are only dealt to forked workers in a process without
+    # threads, which pytest's (with servers started by other tests) may not be.
+    run = subprocess.run(
+        [sys.executable, "-c", _PARALLEL_CHECK], capture_output=True, text=True, check=True
+    )
+    outcome = json.loads(run.stdout)
+    assert outcome["processes"] == 2
+    assert outcome["single"], "the real graph has warnings: the comparison must not be empty"
+    assert outcome["parallel"] == outcome["single"]

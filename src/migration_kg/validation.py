@@ -15,16 +15,19 @@ Only ``sh:Violation`` results fail the build; warnings and infos are reported an
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping
+import multiprocessing
+import threading
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from enum import Enum
 from functools import lru_cache
 from itertools import groupby
+from typing import Any
 
 from pyshacl import validate as shacl_validate
 from rdflib import BNode, Graph, Literal, Node, URIRef
-from rdflib.namespace import RDF, SH
+from rdflib.namespace import RDF, RDFS, SH
 from rdflib.plugins.sparql import processor as sparql_processor
 from rdflib.plugins.sparql.sparql import Query
 
@@ -125,35 +128,191 @@ class ValidationReport:
         return self.graph.serialize(format="turtle")
 
 
-def validate_sources(sources: LoadedSources, inference: str = "none") -> ValidationReport:
+def validate_sources(
+    sources: LoadedSources,
+    inference: str = "none",
+    *,
+    data_graph: Graph | None = None,
+    workers: int = 1,
+) -> ValidationReport:
     """Validate data + links against the shapes, with the ontology mixed in.
+
+    Args:
+        data_graph: ontology + data + links, if the caller already holds that union (it is
+            only read); built here otherwise.
+        workers: processes sharing the shapes (see :func:`start_validation`).
 
     Returns:
         The report; it never raises on violations, see :func:`require_conformance`.
     """
+    return start_validation(sources, inference, data_graph=data_graph, workers=workers).report()
+
+
+def start_validation(
+    sources: LoadedSources,
+    inference: str = "none",
+    *,
+    data_graph: Graph | None = None,
+    workers: int = 1,
+) -> ValidationJob:
+    """Start validating; the caller may do other work before asking for ``.report()``.
+
+    Why: pySHACL is pure Python, single-threaded and, at 100k triples, the slowest stage of the
+    build. With ``workers > 1`` the targeted shapes are dealt, heaviest first, to forked worker
+    processes that inherit the data graph (nothing is copied up front), and the parent is free
+    to reason meanwhile. Each worker runs pySHACL on its share of the shapes (``use_shapes``):
+    the results are those of one run over all shapes, merged into one report.
+    """
     shapes_files = sources.of_kind(SourceKind.SHAPES)
     shapes = sources.union(SourceKind.SHAPES)
     if not shapes_files or len(shapes) == 0:
-        return ValidationReport(results=(), shapes_files=0, graph=_empty_report())
+        return ValidationJob(sources, 0, [], None)
+    data = (
+        data_graph
+        if data_graph is not None
+        else sources.union(SourceKind.ONTOLOGY, SourceKind.DATA, SourceKind.LINKS)
+    )
+    bins = _deal_shapes(shapes, data, workers) if workers > 1 else [[]]
+    global _SHARED  # read by forked workers: inherited, never pickled
+    _SHARED = (data, shapes, inference)
+    if len(bins) == 1 or threading.active_count() > 1:  # never fork a threaded process
+        return ValidationJob(sources, len(shapes_files), [_validate_share([])], None)
+    pool = multiprocessing.get_context("fork").Pool(len(bins))
+    pending = [pool.apply_async(_validate_share, (share,)) for share in bins]
+    return ValidationJob(sources, len(shapes_files), pending, pool)
+
+
+class ValidationJob:
+    """A validation under way (in worker processes) or done (in this one)."""
+
+    def __init__(
+        self,
+        sources: LoadedSources,
+        shapes_files: int,
+        pending: list[Any],
+        pool: Any,
+    ) -> None:
+        self._sources, self._shapes_files = sources, shapes_files
+        self._pending, self._pool = pending, pool
+
+    @property
+    def processes(self) -> int:
+        """Worker processes validating (0: validated in this process)."""
+        return len(self._pending) if self._pool is not None else 0
+
+    def report(self) -> ValidationReport:
+        """Wait for every share, merge the results and sort them."""
+        global _SHARED
+        if self._shapes_files == 0:
+            return ValidationReport(results=(), shapes_files=0, graph=_empty_report())
+        try:
+            shares = [p if isinstance(p, bytes) else p.get() for p in self._pending]
+        finally:
+            if self._pool is not None:
+                self._pool.close()
+                self._pool.join()
+            _SHARED = None
+        report_graph = _merge_reports(shares)
+        results = [
+            _result(report_graph, node, self._sources)
+            for node in report_graph.subjects(RDF.type, SH.ValidationResult)
+        ]
+        return ValidationReport(
+            results=tuple(sorted(results, key=_sort_key)),
+            shapes_files=self._shapes_files,
+            graph=report_graph,
+        )
+
+
+_SHARED: tuple[Graph, Graph, str] | None = None
+_TARGETS = (SH.targetClass, SH.targetNode, SH.targetSubjectsOf, SH.targetObjectsOf, SH.target)
+
+
+def _validate_share(share: list[str]) -> bytes:
+    """Run pySHACL on some shapes (all if ``share`` is empty); the report as N-Triples."""
+    assert _SHARED is not None
+    data, shapes, inference = _SHARED
+    if share:  # the other shares' shapes keep their constraints but lose their targets
+        mine = {URIRef(iri) for iri in share}
+        shapes = _without_targets(shapes, mine)
     with _prepared_sparql():
         _, report_graph, _ = shacl_validate(
-            sources.union(SourceKind.ONTOLOGY, SourceKind.DATA, SourceKind.LINKS),
+            data,
             shacl_graph=shapes,
             inference=inference,
-            inplace=True,  # the union is a fresh copy: no need for pySHACL to clone it again
+            inplace=True,  # the union is only read (no sh:rule in shapes/): no copy needed
             advanced=True,
             allow_warnings=True,
             allow_infos=True,
         )
-    results = [
-        _result(report_graph, node, sources)
-        for node in report_graph.subjects(RDF.type, SH.ValidationResult)
-    ]
-    return ValidationReport(
-        results=tuple(sorted(results, key=_sort_key)),
-        shapes_files=len(shapes_files),
-        graph=report_graph,
-    )
+    return bytes(report_graph.serialize(format="nt", encoding="utf-8"))
+
+
+def _without_targets(shapes: Graph, keep: set[URIRef]) -> Graph:
+    """A copy of ``shapes`` in which only the shapes in ``keep`` select focus nodes.
+
+    Why not pySHACL's ``use_shapes``: with it, results of nested property shapes whose
+    severity differs from their node shape's went missing; untargeted shapes are inert, so
+    dropping targets restricts a run to its share and changes nothing else.
+    """
+    copy = Graph(bind_namespaces="none")
+    copy.addN((s, p, o, copy) for s, p, o in shapes if not (p in _TARGETS and s not in keep))
+    return copy
+
+
+def _deal_shapes(shapes: Graph, data: Graph, workers: int) -> list[list[str]]:
+    """Targeted shapes in ``workers`` shares of about equal work, heaviest shape first.
+
+    The work of a shape is estimated by its focus nodes times its constraints; a shape whose
+    target is a SPARQL query counts as heavy. An anonymous targeted shape cannot be named to
+    pySHACL, so then everything stays in one share.
+    """
+    targeted = {s for p in _TARGETS for s in shapes.subjects(p, None)}
+    if any(not isinstance(s, URIRef) for s in targeted):
+        return [[]]
+    cost = {shape: _estimated_work(shape, shapes, data) for shape in targeted}
+    bins: list[list[str]] = [[] for _ in range(min(workers, len(targeted)))]
+    loads = [0] * len(bins)
+    for shape in sorted(cost, key=lambda s: (-cost[s], str(s))):
+        lightest = loads.index(min(loads))
+        bins[lightest].append(str(shape))
+        loads[lightest] += cost[shape]
+    return [b for b in bins if b] or [[]]
+
+
+def _estimated_work(shape: Node, shapes: Graph, data: Graph) -> int:
+    focus = 0
+    for cls in shapes.objects(shape, SH.targetClass):
+        focus += sum(1 for _ in data.subjects(RDF.type, cls))
+        focus += sum(
+            1 for sub in data.subjects(RDFS.subClassOf, cls) for _ in data.subjects(RDF.type, sub)
+        )
+    for prop in shapes.objects(shape, SH.targetSubjectsOf):
+        focus += len(set(data.subjects(prop, None)))
+    for prop in shapes.objects(shape, SH.targetObjectsOf):
+        focus += len(set(data.objects(None, prop)))
+    focus += sum(1 for _ in shapes.objects(shape, SH.targetNode))
+    if (shape, SH.target, None) in shapes:
+        focus += len(data) // 20
+    constraints = 1 + sum(1 for _ in shapes.predicate_objects(shape))
+    return focus * constraints
+
+
+def _merge_reports(shares: list[bytes]) -> Graph:
+    """One ``sh:ValidationReport`` holding the results of every share."""
+    merged = Graph()
+    for share in shares:
+        merged.parse(data=share, format="nt")
+    for report in list(merged.subjects(RDF.type, SH.ValidationReport)):
+        merged.remove((report, None, None))
+    report = BNode("report")
+    results = list(merged.subjects(RDF.type, SH.ValidationResult))
+    violations = any((r, SH.resultSeverity, SH.Violation) in merged for r in results)
+    merged.add((report, RDF.type, SH.ValidationReport))
+    merged.add((report, SH.conforms, Literal(not violations)))
+    for result in results:
+        merged.add((report, SH.result, result))
+    return merged
 
 
 @contextmanager
@@ -166,26 +325,28 @@ def _prepared_sparql() -> Iterator[None]:
     under evaluation (rdflib's own ``prepareQuery`` reuses it the same way), so it is cached
     by text, base and prefixes for the duration of one validation.
     """
-    original, original_parse = sparql_processor.translateQuery, sparql_processor.parseQuery
+    original: Callable[..., Query] = getattr(sparql_processor, "translateQuery")  # noqa: B009
+    original_parse: Callable[[str], Any] = getattr(sparql_processor, "parseQuery")  # noqa: B009
 
     @lru_cache(maxsize=256)
     def translate(text: str, base: str | None, namespaces: tuple[tuple[str, str], ...]) -> Query:
         return original(original_parse(text), base, dict(namespaces) or None)
 
     def cached_translate(
-        parsed: object, base: str | None = None, init_ns: Mapping[str, object] | None = None
+        parsed: object, base: str | None = None, init_ns: Mapping[str, str] | None = None
     ) -> Query:
         if isinstance(parsed, _QueryText):
             return translate(str(parsed), base, tuple(sorted((init_ns or {}).items())))
         return original(parsed, base, init_ns)
 
-    sparql_processor.parseQuery = _QueryText  # defer parsing to the cached translation
-    sparql_processor.translateQuery = cached_translate
+    # The processor module calls these two by their global names: swap them for the duration.
+    setattr(sparql_processor, "parseQuery", _QueryText)  # noqa: B010
+    setattr(sparql_processor, "translateQuery", cached_translate)  # noqa: B010
     try:
         yield
     finally:
-        sparql_processor.parseQuery = original_parse
-        sparql_processor.translateQuery = original
+        setattr(sparql_processor, "parseQuery", original_parse)  # noqa: B010
+        setattr(sparql_processor, "translateQuery", original)  # noqa: B010
 
 
 class _QueryText(str):
