@@ -15,7 +15,7 @@ STAGES = ["load", "periods", "validate", "reason", "release"]
 # Each module may import only modules to its left (config first, cli last).
 FLOW = [
     "errors", "config", "namespaces", "formats", "loading", "periods", "validation",
-    "reasoning", "rdfbytes", "release", "build", "queries", "audit",
+    "rules", "reasoning", "rdfbytes", "release", "build", "queries", "audit",
     "query_scan", "results_io", "engine", "cli",
 ]  # fmt: skip
 

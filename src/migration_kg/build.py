@@ -25,7 +25,12 @@ from migration_kg.release import (
     graph_counts,
     write_release,
 )
-from migration_kg.validation import ValidationReport, require_conformance, validate_sources
+from migration_kg.validation import (
+    ValidationReport,
+    require_conformance,
+    start_validation,
+    validate_sources,
+)
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +45,7 @@ class BuildResult:
     instances: dict[str, int]  # per class IRI (asserted and inferred types)
     validation: ValidationReport
     reasoning: ReasoningResult
-    timings: dict[str, float]  # seconds per stage, in stage order
+    timings: dict[str, float]  # seconds per stage; "validate" (wall) includes "reason"
     paths: tuple[Path, ...]
     content: ReleaseContent = field(repr=False)
 
@@ -52,6 +57,7 @@ class _Stopwatch:
     @contextmanager
     def stage(self, name: str) -> Iterator[None]:
         start = time.perf_counter()
+        self.timings.setdefault(name, 0.0)  # stages keep their order even when nested
         log.info("%s…", name)
         try:
             yield
@@ -81,14 +87,18 @@ def build(settings: Settings) -> BuildResult:
     watch = _Stopwatch()
     with watch.stage("load"):
         sources = load_sources(settings)
+        asserted = sources.union(SourceKind.ONTOLOGY, SourceKind.DATA, SourceKind.LINKS)
     with watch.stage("periods"):
         check_periods(sources)
+    # Validation runs in worker processes while this one reasons: both only read `asserted`.
     with watch.stage("validate"):
-        report = validate_sources(sources)
+        validation = start_validation(
+            sources, data_graph=asserted, workers=settings.effective_validation_workers
+        )
+        with watch.stage("reason"):
+            reasoning = infer(asserted, settings.reasoner)
+        report = validation.report()
         require_conformance(report)
-    with watch.stage("reason"):
-        asserted = sources.union(SourceKind.ONTOLOGY, SourceKind.DATA, SourceKind.LINKS)
-        reasoning = infer(asserted, settings.reasoner)
     with watch.stage("release"):
         content = assemble(sources, reasoning.inferred, report)
         paths = write_release(content, settings.dist)

@@ -35,7 +35,8 @@ class Settings:
     result_row_cap: int = 10_000
     max_request_bytes: int = 1_000_000
     service_allowlist: tuple[str, ...] = ()
-    reasoner: str = "owlrl"
+    reasoner: str = "rules"  # or "owlrl", the slow reference engine
+    validation_workers: int = 0  # processes for SHACL validation; 0 = one per CPU (at most 4)
 
     @property
     def ontology_dir(self) -> Path:
@@ -52,6 +53,12 @@ class Settings:
     @property
     def queries_dir(self) -> Path:
         return self.root / "queries"
+
+    @property
+    def effective_validation_workers(self) -> int:
+        if self.validation_workers > 0:
+            return self.validation_workers
+        return max(1, min(4, os.cpu_count() or 1))
 
     @property
     def dist(self) -> Path:

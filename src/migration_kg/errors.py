@@ -20,6 +20,10 @@ class ConfigError(MigrationKGError):
     """A setting or environment variable has an unusable value."""
 
 
+class ReasoningError(MigrationKGError):
+    """The ontology uses a construct the rules reasoner does not implement (named in it)."""
+
+
 class SourceError(MigrationKGError):
     """A source file (ontology, data, shapes, query) is missing or cannot be parsed."""
 
