@@ -14,6 +14,7 @@ from rdflib.namespace import RDF
 from rdflib.term import BNode
 
 from conftest import BuiltRelease
+from migration_kg.framing import partner_country_documents
 from migration_kg.namespaces import EMK
 
 
@@ -59,3 +60,10 @@ def test_every_partner_country_has_its_direct_funding(built_release: BuiltReleas
     tunisia = next(d for d in documents if d["id"].endswith("/country/tunisia"))
     assert tunisia["funding"], "Tunisia's funding should be embedded"
     assert "http://publications.europa.eu/resource/authority/country/TUN" in tunisia["exactMatch"]
+
+
+def test_the_frame_reads_views_and_merged_copies_alike(built_release: BuiltRelease) -> None:
+    """The release hands the frame read-through views; a merged copy must frame the same."""
+    graphs = built_release.result.content.graphs
+    copies = {iri: Graph() + graph for iri, graph in graphs.items()}
+    assert partner_country_documents(copies) == partner_country_documents(graphs)

@@ -2,29 +2,49 @@
 
 Fourth step of the flow (reasoning → **release** → build). Artefacts are first written to a
 temporary directory beside dist/ and swapped in only when all are complete, so a failed build
-leaves the previous release untouched. Two builds of the same sources give the same bytes:
-blank nodes get labels derived from their surroundings (see :mod:`migration_kg.rdfbytes`),
-line-based formats are sorted, Turtle/TriG use rdflib's sorted writer, JSON is key-sorted,
-and nothing reads the clock.
+leaves the previous release untouched. Two builds of the same sources give the same bytes and
+nothing reads the clock.
+
+How, and fast (a million triples in well under a minute): :func:`assemble` turns each release
+graph once into sorted, distinct canonical N-Triples lines with blank nodes labelled from their
+surroundings (:mod:`migration_kg.rdfbytes`), and every artefact is written from those lines:
+
+* ``emk.nq`` is the lines with their graph, one block per graph in :data:`RELEASE_GRAPHS` order;
+  ``emk.trig`` is pyoxigraph's TriG of the same quads in that order: one ``<g> {…}`` block each.
+* ``emk.nt``, ``emk.ttl``, ``emk.rdf`` and ``emk.jsonld`` hold the union of the five graphs;
+  ``ontology.ttl`` the ontology graph alone. Turtle, TriG and RDF/XML are pyoxigraph's writers
+  (lexical forms kept exactly, prefixes from the sources and :data:`PREFIXES`).
+* ``emk.jsonld`` stays *compact* JSON-LD with the published ``context.jsonld`` inline: readable
+  keys (``"startDate": "2025-01-01"``) are what a web developer opens this file for.
+  pyoxigraph's JSON-LD writer only writes expanded JSON-LD with full IRIs and ignores a term
+  context, so the document is compacted in :func:`migration_kg.rdfbytes.jsonld_document`:
+  flattened, one node per line, in the order of ``emk.nt``.
+* ``manifest.json`` (key-sorted) gives every artefact's sha256 and size, and counts.
+
+The graphs in :class:`ReleaseContent` are read-only views over the source files' graphs
+(:class:`~migration_kg.rdfbytes.GraphUnion`), not copies: a copy of a million triples costs
+seconds and gigabytes. Their blank nodes keep rdflib's labels; the artefacts' labels are the
+stable ones.
 """
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import json
 import logging
 import shutil
 import tempfile
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from functools import partial
 from pathlib import Path
 
 from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import DCTERMS, OWL, PROV, RDF
 
-from migration_kg.description import DescriptionInput, describe
+from migration_kg.description import DescriptionInput, GraphStatistics, describe
 from migration_kg.errors import SourceError
 from migration_kg.formats import RdfFormat
 from migration_kg.framing import FRAMED_ARTEFACT, partner_country_documents
@@ -39,10 +59,18 @@ from migration_kg.namespaces import (
     RELEASE_GRAPHS,
 )
 from migration_kg.rdfbytes import (
+    GraphUnion,
+    Lines,
+    canonical_lines,
+    jsonld_chunks,
     jsonld_context,
-    relabel_blank_nodes,
-    serialize_graph,
-    serialize_quads,
+    nquads_chunks,
+    ntriples_chunks,
+    output_prefixes,
+    parse_canonical,
+    serialize_lines,
+    serialize_parsed,
+    union_lines,
 )
 from migration_kg.validation import ValidationReport
 
@@ -54,25 +82,59 @@ ARTEFACT_STEM = "emk"
 MANIFEST = "manifest.json"
 CONTEXT = "context.jsonld"
 ONTOLOGY_ARTEFACT = "ontology.ttl"
+CONTENT_GRAPHS = (GRAPH_ONTOLOGY, GRAPH_DATA, GRAPH_LINKS, GRAPH_INFERRED)
+_CONTENT_KINDS = (SourceKind.ONTOLOGY, SourceKind.DATA, SourceKind.LINKS)
+_RDF_TYPE = f"<{RDF.type}>"
+
+
+class ReleaseGraphs(dict[URIRef, Graph]):
+    """The release graphs by IRI, with their counts taken once from the canonical lines.
+
+    Why a dict with counts: :func:`graph_counts` and :func:`class_counts` are asked twice per
+    build (manifest, build result); over views of a million triples each ask would be a pass.
+    """
+
+    def __init__(self, graphs: Mapping[URIRef, Graph], lines: Mapping[URIRef, Lines]) -> None:
+        super().__init__(graphs)
+        self.triples = {str(iri): len(lines[iri]) for iri in RELEASE_GRAPHS}
+        self.instances = _instance_counts(lines)
+
+
+def _instance_counts(lines: Mapping[URIRef, Lines]) -> dict[str, int]:
+    """:func:`class_counts` from the lines: distinct (subject, class) ``rdf:type`` pairs."""
+    marker = f" {_RDF_TYPE} "
+    typed = {
+        (s, o[1:-1] if o.startswith("<") else o)
+        for iri in (GRAPH_DATA, GRAPH_LINKS, GRAPH_INFERRED)
+        for line in lines[iri]
+        if marker in line
+        for s, p, o in [line.split(" ", 2)]
+        if p == _RDF_TYPE
+    }
+    return dict(sorted(Counter(c for _, c in typed).items()))
 
 
 @dataclass(frozen=True)
 class ReleaseContent:
-    """What goes into a release: the five graphs plus the facts the manifest reports."""
+    """What goes into a release: the five graphs, their lines, and what the manifest reports.
+
+    ``lines`` and ``union_lines`` are what the artefacts are written from; ``graphs`` are for
+    lookups (and for tests and library users who want rdflib graphs).
+    """
 
     graphs: Mapping[URIRef, Graph]
+    lines: Mapping[URIRef, Lines]  # per graph: sorted canonical N-Triples (see rdfbytes)
+    union_lines: Lines  # the five graphs' lines merged: emk.nt, emk.ttl, emk.rdf, emk.jsonld
     version: str
     build_hash: str
     sources: tuple[SourceFile, ...]
     namespaces: Mapping[str, str]
     validation: ValidationReport
-    framed: Mapping[str, bytes] = field(default_factory=dict)  # framed JSON-LD documents
+    independent: Mapping[str, bytes] = field(default_factory=dict)  # without the metadata graph
 
     def union(self) -> Graph:
-        union = Graph(bind_namespaces="none")
-        for graph in self.graphs.values():
-            union += graph
-        return union
+        """The five graphs as one (a read-only view)."""
+        return GraphUnion(self.graphs[iri] for iri in RELEASE_GRAPHS)
 
 
 def release_version(sources: LoadedSources) -> str:
@@ -81,7 +143,7 @@ def release_version(sources: LoadedSources) -> str:
     Raises:
         SourceError: if the top ontology has no single version.
     """
-    ontology = sources.union(SourceKind.ONTOLOGY)
+    ontology = GraphUnion(sources.graph(f) for f in sources.of_kind(SourceKind.ONTOLOGY))
     versions = sorted(str(v) for v in ontology.objects(ONTOLOGY_IRI, OWL.versionInfo))
     if len(versions) != 1:
         raise SourceError("ontology/emk.ttl", f"<{ONTOLOGY_IRI}> needs one owl:versionInfo")
@@ -96,48 +158,104 @@ def build_hash(files: tuple[SourceFile, ...]) -> str:
     return digest.hexdigest()
 
 
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector while the release allocates.
+
+    Why: the build's heap holds millions of rdflib objects, and this stage creates hundreds of
+    thousands of short-lived containers; each full collection they trigger walks the whole
+    heap (a fifth of the stage's time at 100k triples). Reference counting still frees them.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+@_collector_paused()
 def assemble(
     sources: LoadedSources, inferred: Graph, validation: ValidationReport
 ) -> ReleaseContent:
-    """Group the sources into the release graphs and describe the build in ``metadata``.
+    """Group the sources into the release graphs, their lines, and describe the build.
 
     The ``metadata`` graph holds the build's provenance and the DCAT-AP/VoID description (see
-    :mod:`migration_kg.description`); the two artefacts that do not contain it are serialised
-    here once more so that their size and checksum can be stated (the same bytes are written).
+    :mod:`migration_kg.description`); the artefacts that do not contain it are written here, so
+    that their size and checksum can be stated (the same bytes are written to dist/).
     """
     version = release_version(sources)
     digest = build_hash(sources.files)
-    content_sources = sources.of_kind(SourceKind.ONTOLOGY, SourceKind.DATA, SourceKind.LINKS)
-    graphs = relabel_blank_nodes(
-        {
-            GRAPH_ONTOLOGY: sources.union(SourceKind.ONTOLOGY),
-            GRAPH_DATA: sources.union(SourceKind.DATA),
-            GRAPH_LINKS: sources.union(SourceKind.LINKS),
-            GRAPH_INFERRED: inferred,
-            GRAPH_METADATA: _metadata(version, digest, content_sources),
-        }
-    )
-    namespaces = sources.namespaces()
-    independent = {
-        ONTOLOGY_ARTEFACT: serialize_graph(graphs[GRAPH_ONTOLOGY], RdfFormat.TURTLE, namespaces),
-        CONTEXT: _json_bytes(jsonld_context(graphs[GRAPH_ONTOLOGY])),
-        FRAMED_ARTEFACT: _json_bytes(partner_country_documents(graphs)),
+    parts: dict[URIRef, Sequence[Graph]] = {
+        GRAPH_ONTOLOGY: [sources.graph(f) for f in sources.of_kind(SourceKind.ONTOLOGY)],
+        GRAPH_DATA: [sources.graph(f) for f in sources.of_kind(SourceKind.DATA)],
+        GRAPH_LINKS: [sources.graph(f) for f in sources.of_kind(SourceKind.LINKS)],
+        GRAPH_INFERRED: [inferred],
     }
-    graphs[GRAPH_METADATA] += describe(DescriptionInput(version, graphs, independent))
+    log.info("canonical lines")
+    lines = canonical_lines(parts)
+    graphs: dict[URIRef, Graph] = {iri: GraphUnion(part, iri) for iri, part in parts.items()}
+    independent = _independent_artefacts(graphs, lines[GRAPH_ONTOLOGY], sources.namespaces())
+    log.info("description")
+    content = union_lines(lines[iri] for iri in CONTENT_GRAPHS)
+    metadata = _metadata(version, digest, sources.of_kind(*_CONTENT_KINDS))
+    statistics = _statistics(lines, content)
+    metadata += describe(DescriptionInput(version, graphs, independent, statistics))
+    graphs[GRAPH_METADATA] = metadata
+    lines.update(canonical_lines({GRAPH_METADATA: [metadata]}))
     return ReleaseContent(
-        graphs=graphs,
+        graphs=ReleaseGraphs(graphs, lines),
+        lines={iri: lines[iri] for iri in RELEASE_GRAPHS},
+        union_lines=union_lines([content, lines[GRAPH_METADATA]]),
         version=version,
         build_hash=digest,
         sources=sources.files,
-        namespaces=namespaces,
+        namespaces=sources.namespaces(),
         validation=validation,
-        framed={FRAMED_ARTEFACT: independent[FRAMED_ARTEFACT]},
+        independent=independent,
+    )
+
+
+def _independent_artefacts(
+    graphs: Mapping[URIRef, Graph], ontology: Lines, namespaces: Mapping[str, str]
+) -> dict[str, bytes]:
+    """The artefacts that do not contain the metadata graph, so the description can state them."""
+    log.info("making %s", ONTOLOGY_ARTEFACT)
+    turtle = serialize_lines(ontology, RdfFormat.TURTLE, output_prefixes(namespaces))
+    log.info("making %s", CONTEXT)
+    context = _json_bytes(jsonld_context(graphs[GRAPH_ONTOLOGY]))
+    log.info("making %s", FRAMED_ARTEFACT)
+    framed = _json_bytes(partner_country_documents(graphs))
+    return {ONTOLOGY_ARTEFACT: turtle, CONTEXT: context, FRAMED_ARTEFACT: framed}
+
+
+def _statistics(lines: Mapping[URIRef, Lines], content: Lines) -> GraphStatistics:
+    """The VoID numbers, from the lines (``content``: the content graphs' merged lines)."""
+    instances = f"<{ID}"
+    entities: set[str] = set()
+    classes: set[str] = set()
+    properties: set[str] = set()
+    for line in content:
+        s, p, o = line.split(" ", 2)
+        properties.add(p)
+        if p == _RDF_TYPE:
+            classes.add(o)
+        if s.startswith(instances):
+            entities.add(s)
+    return GraphStatistics(
+        triples={iri: len(lines[iri]) for iri in CONTENT_GRAPHS},
+        subjects={iri: len({x[: x.index(" ")] for x in lines[iri]}) for iri in CONTENT_GRAPHS},
+        total=len(content),
+        entities=len(entities),
+        classes=len(classes),
+        properties=len(properties),
     )
 
 
 def _metadata(version: str, digest: str, files: tuple[SourceFile, ...]) -> Graph:
     """A small, clock-free description of the release: version, hash, licence, sources."""
-    graph = Graph(bind_namespaces="none")
+    graph = Graph(bind_namespaces="none", identifier=GRAPH_METADATA)
     release = ID["release/" + version]
     graph.add((release, RDF.type, PROV.Entity))
     graph.add((release, DCTERMS.hasVersion, Literal(version)))
@@ -149,6 +267,7 @@ def _metadata(version: str, digest: str, files: tuple[SourceFile, ...]) -> Graph
     return graph
 
 
+@_collector_paused()
 def write_release(content: ReleaseContent, dist: Path) -> tuple[Path, ...]:
     """Write every artefact into a fresh directory, then swap it in place of ``dist``.
 
@@ -180,35 +299,53 @@ def _swap(staging: Path, dist: Path) -> None:
 
 
 def _write_artefacts(content: ReleaseContent, out: Path) -> list[str]:
-    union = content.union()
-    context = jsonld_context(content.graphs[GRAPH_ONTOLOGY])
-    writers: dict[str, Callable[[], bytes]] = {
-        f"{ARTEFACT_STEM}.trig": lambda: serialize_quads(
-            content.graphs, RdfFormat.TRIG, content.namespaces
-        ),
-        f"{ARTEFACT_STEM}.nq": lambda: serialize_quads(
-            content.graphs, RdfFormat.NQUADS, content.namespaces
-        ),
-        ONTOLOGY_ARTEFACT: lambda: serialize_graph(
-            content.graphs[GRAPH_ONTOLOGY], RdfFormat.TURTLE, content.namespaces
-        ),
-        CONTEXT: lambda: _json_bytes(context),
-        **{name: partial(bytes, data) for name, data in content.framed.items()},
-    }
-    for fmt in (RdfFormat.TURTLE, RdfFormat.NTRIPLES, RdfFormat.RDFXML, RdfFormat.JSONLD):
-        name = f"{ARTEFACT_STEM}.{fmt.extension}"
-        writers[name] = partial(serialize_graph, union, fmt, content.namespaces, context=context)
-    written: dict[str, bytes] = {}
-    for name, write in writers.items():
+    """Write each artefact as soon as it is made, keeping only its digest (memory stays flat)."""
+    digests: dict[str, dict[str, object]] = {}
+
+    def put(name: str, make: Callable[..., Iterable[bytes] | bytes], *args: object) -> Path:
         log.info("writing %s", name)
-        written[name] = write()
-        (out / name).write_bytes(written[name])
-    (out / MANIFEST).write_bytes(_json_bytes(manifest(content, written)))
-    return [*sorted(written), MANIFEST]
+        made = make(*args)
+        digests[name] = _write(out / name, [made] if isinstance(made, bytes) else made)
+        return out / name
+
+    prefixes = output_prefixes(content.namespaces)
+    nq = put(f"{ARTEFACT_STEM}.nq", nquads_chunks, content.lines)
+    quads = parse_canonical(nq, RdfFormat.NQUADS)
+    put(f"{ARTEFACT_STEM}.trig", serialize_parsed, quads, RdfFormat.TRIG, prefixes)
+    nt = put(f"{ARTEFACT_STEM}.nt", ntriples_chunks, content.union_lines)
+    log.info("parsing %s", nt.name)
+    union = list(parse_canonical(nt, RdfFormat.NTRIPLES))  # once for the next two
+    for fmt in (RdfFormat.TURTLE, RdfFormat.RDFXML):
+        put(f"{ARTEFACT_STEM}.{fmt.extension}", serialize_parsed, union, fmt, prefixes)
+    del union
+    context = json.loads(content.independent[CONTEXT])
+    put(f"{ARTEFACT_STEM}.jsonld", jsonld_chunks, content.union_lines, context)
+    for name, data in content.independent.items():
+        put(name, bytes, data)
+    log.info("writing %s", MANIFEST)
+    (out / MANIFEST).write_bytes(_json_bytes(manifest(content, digests)))
+    return [*sorted(digests), MANIFEST]
 
 
-def manifest(content: ReleaseContent, artefacts: Mapping[str, bytes]) -> dict[str, object]:
-    """The release's table of contents: version, hashes, sizes and counts (no timestamps)."""
+def _write(path: Path, chunks: Iterable[bytes]) -> dict[str, object]:
+    """Write the chunks to ``path``; their sha256 and size as the manifest states them."""
+    digest = hashlib.sha256()
+    size = 0
+    with path.open("wb") as file:
+        for chunk in chunks:
+            file.write(chunk)
+            digest.update(chunk)
+            size += len(chunk)
+    return {"sha256": digest.hexdigest(), "bytes": size}
+
+
+def manifest(
+    content: ReleaseContent, artefacts: Mapping[str, Mapping[str, object]]
+) -> dict[str, object]:
+    """The release's table of contents: version, hashes, sizes and counts (no timestamps).
+
+    ``artefacts`` maps each file name to its ``{"sha256", "bytes"}`` (see :func:`_digest`).
+    """
     return {
         "version": content.version,
         "build_hash": content.build_hash,
@@ -216,7 +353,7 @@ def manifest(content: ReleaseContent, artefacts: Mapping[str, bytes]) -> dict[st
             {"path": f.relpath, "kind": f.kind.value, **_digest(f.path.read_bytes())}
             for f in sorted(content.sources, key=lambda f: f.relpath)
         ],
-        "artefacts": {name: _digest(data) for name, data in sorted(artefacts.items())},
+        "artefacts": {name: dict(entry) for name, entry in sorted(artefacts.items())},
         "triples": graph_counts(content.graphs),
         "instances": class_counts(content.graphs),
         "validation": {
@@ -228,11 +365,20 @@ def manifest(content: ReleaseContent, artefacts: Mapping[str, bytes]) -> dict[st
 
 
 def graph_counts(graphs: Mapping[URIRef, Graph]) -> dict[str, int]:
+    """Distinct triples per release graph (taken from the lines when the graphs carry them)."""
+    if isinstance(graphs, ReleaseGraphs):
+        return dict(graphs.triples)
     return {str(iri): len(graphs[iri]) for iri in RELEASE_GRAPHS}
 
 
 def class_counts(graphs: Mapping[URIRef, Graph]) -> dict[str, int]:
-    """Distinct instances per class over data, links and inferred (asserted + entailed types)."""
+    """Distinct instances per class over data, links and inferred (asserted + entailed types).
+
+    Counted once per release from the lines when the graphs are :class:`ReleaseGraphs`; over
+    other graphs, from their ``rdf:type`` triples.
+    """
+    if isinstance(graphs, ReleaseGraphs):
+        return dict(graphs.instances)
     typed = {
         (s, c)
         for iri in (GRAPH_DATA, GRAPH_LINKS, GRAPH_INFERRED)
