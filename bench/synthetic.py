@@ -57,9 +57,7 @@ class Template:
         """Copy ``n`` (from 1): suffix ``-sNNNN``; its edition is dated in the year 9000+."""
         suffix = f"s{n:04d}"
         edition = f"{9000 + (n - 1) // 12}-{(n - 1) % 12 + 1:02d}"
-        return "".join(
-            line.replace("\x00", suffix).replace("\x01", edition) for line in self.lines
-        )
+        return "".join(line.replace("\x00", suffix).replace("\x01", edition) for line in self.lines)
 
 
 def edition_template(root: Path = ROOT) -> Template:

@@ -8,7 +8,9 @@ keeps its own graph, named ``https://w3id.org/eu-migration-kg/source/<path relat
 Files are parsed by pyoxigraph's Turtle parser and its terms turned into rdflib terms (the
 stages after this one, pySHACL and owlrl, speak rdflib): twice as fast as rdflib's own parser,
 which dominated a 1M-triple build, with the same terms (simple literals untyped, language
-tags kept, blank nodes fresh per file as rdflib makes them) and errors with line and column.
+tags kept, blank nodes fresh per file as rdflib makes them) and errors with line and column —
+except that a typed literal keeps its text as written (rdflib would turn ``"+5"^^xsd:integer``
+into ``"5"``): the graph states what the source file states.
 Each file's graph is a plain ``Graph``, not a context of a ``Dataset``: a store that tracks
 contexts per triple made every later lookup and union several times slower.
 """
@@ -199,7 +201,7 @@ def _term(term: object, blank: dict[str, BNode], terms: dict[object, Identifier]
             converted = Literal(term.value, lang=term.language)
         else:
             typed = None if datatype == _STRING else URIRef(datatype)
-            converted = Literal(term.value, datatype=typed)
+            converted = Literal(term.value, datatype=typed, normalize=False)
     else:  # RDF 1.2 triple terms: no source file uses them
         raise TypeError(f"unsupported term {term!r}")
     terms[term] = converted
