@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import socket
 import subprocess
@@ -53,6 +54,20 @@ def test_build_prints_the_summary(tiny_project: Callable[..., Settings]) -> None
                      "validation: conforms", "stage timings", "reason"):  # fmt: skip
         assert expected in out
     assert (settings.dist / "manifest.json").is_file()
+
+
+def test_build_reasoner_option(
+    tiny_project: Callable[..., Settings], caplog: pytest.LogCaptureFixture
+) -> None:
+    settings = tiny_project()
+    with caplog.at_level(logging.INFO, logger="migration_kg.reasoning"):
+        assert _run(settings, "build")[0] == 0
+        assert _run(settings, "build", "--reasoner", "owlrl")[0] == 0
+    assert "reasoner rules inferred" in caplog.text
+    assert "reasoner owlrl inferred" in caplog.text
+    code, _, err = _run(settings, "build", "--reasoner", "hermit")
+    assert code == 2
+    assert "hermit" in err
 
 
 def test_malformed_source_exits_2_with_path_line_col(tiny_project: Callable[..., Settings]) -> None:

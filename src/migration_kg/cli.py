@@ -26,6 +26,7 @@ from migration_kg.formats import RdfFormat, ResultFormat
 from migration_kg.namespaces import GRAPH, PREFIXES
 from migration_kg.periods import write_periods
 from migration_kg.queries import load_catalogue
+from migration_kg.reasoning import REASONERS
 from migration_kg.release import ARTEFACT_STEM, MANIFEST
 
 app = typer.Typer(
@@ -34,6 +35,9 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+
+
+Reasoner = StrEnum("Reasoner", {name.upper(): name for name in REASONERS})  # type: ignore[misc]
 
 
 class ReportFormat(StrEnum):
@@ -89,10 +93,14 @@ def _main(
 
 
 @app.command("build")
-def build_command() -> None:
+def build_command(
+    reasoner: Annotated[
+        Reasoner | None, typer.Option(help="OWL RL engine (else env EMK_REASONER, else rules).")
+    ] = None,
+) -> None:
     """Load, check periods, validate, reason and write the release to dist/."""
     with _reporting():
-        result = build(Settings.from_env())
+        result = build(Settings.from_env(reasoner=reasoner.value if reasoner else None))
     typer.echo(render_summary(result))
 
 
@@ -255,8 +263,29 @@ def serve_command(
         list[str] | None,
         typer.Option(help="Endpoint SERVICE may call (repeatable; none by default)."),
     ] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            min=1, envvar="EMK_WORKERS", help="Server processes sharing the data [default: CPUs]."
+        ),
+    ] = None,
+    cache: Annotated[
+        bool,
+        typer.Option(
+            "--cache/--no-cache",
+            envvar="EMK_RESULT_CACHE",
+            help="Keep answers of this build in memory (per worker).",
+        ),
+    ] = False,
+    cache_mb: Annotated[
+        int,
+        typer.Option(min=1, envvar="EMK_RESULT_CACHE_MB", help="Result cache size per worker."),
+    ] = 64,
 ) -> None:
-    """Serve the built release over HTTP: the SPARQL endpoint and its service description."""
+    """Serve the built release over HTTP: the SPARQL endpoint and its service description.
+
+    The release is loaded once, then ``--workers`` processes share it copy-on-write.
+    """
     settings = Settings.from_env(
         host=host,
         port=port,
@@ -268,18 +297,22 @@ def serve_command(
     )
     _enable_access_log()
     with _reporting():
-        import uvicorn
+        from fastapi import FastAPI
 
         from migration_kg.engine import QueryEngine
+        from migration_kg.web import server
         from migration_kg.web.app import create_app
+        from migration_kg.web.cache import ResultCache
 
-        engine = QueryEngine.from_release(settings)
-        uvicorn.run(
-            create_app(settings, engine),
-            host=settings.host,
-            port=settings.port,
-            access_log=False,  # the app writes one JSON line per request itself
-        )
+        def build_app() -> FastAPI:
+            engine = QueryEngine.from_release(settings)
+            result_cache = ResultCache(engine.build_hash, cache_mb * 2**20) if cache else None
+            return create_app(settings, engine, result_cache=result_cache)
+
+        processes = workers or server.default_workers()
+        sockets = server.listen(settings.host, settings.port, processes)  # fail before loading
+        # The app writes one JSON line per request itself: uvicorn's access log stays off.
+        server.run(build_app, sockets, processes, access_log=False, timeout_graceful_shutdown=5)
 
 
 def _enable_access_log() -> None:

@@ -1,16 +1,20 @@
-"""SPARQL result writers (JSON, XML, CSV, TSV) for SELECT and ASK results the engine collected.
+"""SPARQL result writers (JSON, XML, CSV, TSV) for SELECT and ASK results.
 
-pyoxigraph can only serialize a whole, unconsumed result iterator; the engine consumes it to
-enforce the row cap, so the rows it kept are written here, following the W3C result-format
-specifications (sparql11-results-json, rdf-sparql-XMLres, sparql11-results-csv-tsv). Graph
-results (CONSTRUCT/DESCRIBE) need no writer: ``pyoxigraph.serialize`` takes a list of triples.
+``serialize_solutions`` lets pyoxigraph write a result in Rust (several times faster than any
+Python writer, and without the GIL) while counting rows in the bytes it streams out, so that the
+row cap is still enforced: it gives up as soon as the cap could be exceeded. The engine then
+collects the rows itself and cuts them at the cap, and they are written here in Python, following
+the W3C result-format specifications (sparql11-results-json, rdf-sparql-XMLres,
+sparql11-results-csv-tsv). Graph results (CONSTRUCT/DESCRIBE) need no writer:
+``pyoxigraph.serialize`` takes a list of triples.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from typing import Any, TypeAlias
+from functools import cache
+from typing import IO, Any, TypeAlias, cast
 from xml.sax.saxutils import escape
 
 import pyoxigraph as ox
@@ -34,6 +38,94 @@ def display(term: Term) -> str:
 def write_select(fmt: ResultFormat, variables: list[str], rows: Rows) -> bytes:
     """Serialize SELECT rows (already capped) in ``fmt``."""
     return _WRITERS[fmt](variables, rows)
+
+
+# Per format: byte strings that start a row in pyoxigraph's compact output, and how many markers
+# the header accounts for. Counting them is exact for XML (``<`` is escaped in content) and TSV
+# (newlines are escaped), an upper bound for JSON and CSV (a string may contain the marker): a
+# count over the cap only means "collect and cut in Python", never a wrong answer.
+_ROW_MARKERS: dict[ResultFormat, tuple[tuple[bytes, ...], int]] = {
+    ResultFormat.JSON: ((b"[{", b"},{"), 0),
+    ResultFormat.XML: ((b"<result>",), 0),
+    ResultFormat.CSV: ((b"\n",), 1),
+    ResultFormat.TSV: ((b"\n",), 1),
+}
+OX_RESULT_FORMATS = {
+    ResultFormat.JSON: ox.QueryResultsFormat.JSON,
+    ResultFormat.XML: ox.QueryResultsFormat.XML,
+    ResultFormat.CSV: ox.QueryResultsFormat.CSV,
+    ResultFormat.TSV: ox.QueryResultsFormat.TSV,
+}
+
+
+class _GiveUp(Exception):
+    """Raised from inside pyoxigraph's writer to abandon the serialization (not an error)."""
+
+
+class _RowCountingSink:
+    """A binary sink for pyoxigraph that counts row markers and gives up past the cap or on stop.
+
+    Chunks arrive as pyoxigraph fills its 8 KiB buffer, so a marker may straddle two chunks: the
+    last ``len(marker) - 1`` bytes of the previous chunk are counted with the next one.
+    """
+
+    def __init__(self, fmt: ResultFormat, cap: int, stopped: Callable[[], bool]) -> None:
+        self.markers, header = _ROW_MARKERS[fmt]
+        self.limit = cap + header
+        self.stopped = stopped
+        self.keep = max(len(m) for m in self.markers) - 1
+        self.chunks: list[bytes] = []
+        self.count = 0
+        self.tail = b""
+
+    def write(self, chunk: bytes) -> int:
+        data = bytes(chunk)
+        window = self.tail + data
+        self.count += sum(window.count(m) for m in self.markers)
+        self.tail = window[-self.keep :]
+        self.chunks.append(data)
+        if self.count > self.limit or self.stopped():
+            raise _GiveUp
+        return len(data)
+
+    def flush(self) -> None:
+        """pyoxigraph flushes at the end; everything is already kept."""
+
+
+def serialize_solutions(
+    solutions: ox.QuerySolutions, fmt: ResultFormat, cap: int, stopped: Callable[[], bool]
+) -> bytes | None:
+    """Write an unconsumed result natively; None if it may exceed ``cap`` rows or was stopped.
+
+    None means the iterator is spent and the caller must evaluate again and collect rows itself
+    (which also decides ``truncated``). Errors raised while evaluating propagate unchanged.
+    """
+    if not _native_counting_works(fmt):
+        return None
+    sink = _RowCountingSink(fmt, cap, stopped)
+    try:
+        solutions.serialize(cast(IO[bytes], sink), format=OX_RESULT_FORMATS[fmt])
+    except _GiveUp:
+        return None
+    return b"".join(sink.chunks)
+
+
+@cache
+def _native_counting_works(fmt: ResultFormat) -> bool:
+    """Check once that pyoxigraph's output still has the compact shape the markers assume."""
+    store = ox.Store()
+    for index in range(3):
+        node = ox.NamedNode(f"urn:emk:check:{index}")
+        store.add(ox.Quad(node, node, ox.Literal(f"{index}"), ox.DefaultGraph()))
+    for rows in (0, 1, 3):
+        sink = _RowCountingSink(fmt, 10, lambda: False)
+        text = f"SELECT ?s ?o WHERE {{ ?s ?p ?o }} ORDER BY ?s LIMIT {rows}"
+        solutions = store.query(text)
+        assert isinstance(solutions, ox.QuerySolutions)
+        solutions.serialize(cast(IO[bytes], sink), format=OX_RESULT_FORMATS[fmt])
+        if sink.count - _ROW_MARKERS[fmt][1] != rows:
+            return False
+    return True
 
 
 def write_boolean(fmt: ResultFormat, value: bool) -> bytes:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from web_support import BUILD_HASH, COUNTRIES, EX, ROW_CAP, G
@@ -14,6 +15,7 @@ from migration_kg.engine import QueryEngine
 from migration_kg.errors import BadRequest, QuerySyntaxError, QueryTimeout, SourceError
 from migration_kg.formats import RdfFormat, ResultFormat
 from migration_kg.query_scan import UNRESOLVED, scan_query
+from migration_kg.results_io import OX_RESULT_FORMATS as OX_RESULTS
 
 RDFS_LABEL = "<http://www.w3.org/2000/01/rdf-schema#label>"
 LABELS = f"SELECT ?l WHERE {{ ?s {RDFS_LABEL} ?l }} ORDER BY ?l"
@@ -179,19 +181,88 @@ def test_query_async_matches_query_and_times_out(engine: QueryEngine) -> None:
     asyncio.run(scenario())
 
 
-def test_no_free_slot_means_busy_timeout(engine: QueryEngine) -> None:
+def test_queries_wait_for_a_free_worker_and_time_out_as_busy(settings: Settings) -> None:
+    import asyncio
+    import threading
+
+    engine = QueryEngine.from_release(settings)
+    engine.parallelism = 1
+    caller = threading.Thread(target=_abandon_slow_query, args=(engine,), daemon=True)
+    caller.start()
+    time.sleep(0.2)  # the slow query now holds the only worker
+    with pytest.raises(QueryTimeout, match="busy"):
+        engine.query(LABELS, timeout_s=0.2)
+    with pytest.raises(QueryTimeout, match="busy"):
+        asyncio.run(engine.query_async(LABELS, timeout_s=0.2))
+    caller.join(5)
+    # Abandoned at its timeout, the slow query still runs, but a new worker took over.
+    assert engine.query(LABELS, timeout_s=1.0).rows
+
+
+def _abandon_slow_query(engine: QueryEngine) -> None:
+    with pytest.raises(QueryTimeout, match="exceeded"):
+        engine.query(SLOW, timeout_s=1.0)
+
+
+def test_workers_are_reused_not_started_per_query(settings: Settings) -> None:
+    import threading
+
+    engine = QueryEngine.from_release(settings)
+    job = engine._prepare(LABELS, (), (), None)  # white-box: which thread runs each query
+    threads = {engine._run(job, lambda _: threading.get_ident()) for _ in range(50)}
+    assert len(threads) <= engine.parallelism
+    assert threading.get_ident() not in threads
+
+
+def _answer(engine: QueryEngine, text: str, fmt: ResultFormat | RdfFormat) -> Any:
     import asyncio
 
-    slots = engine._slots  # white-box: occupy every evaluation slot
-    taken = 0
-    while slots.acquire(blocking=False):
-        taken += 1
-    try:
-        with pytest.raises(QueryTimeout, match="busy"):
-            engine.query(LABELS, timeout_s=0.2)
-        with pytest.raises(QueryTimeout, match="busy"):
-            asyncio.run(engine.query_async(LABELS, timeout_s=0.2))
-    finally:
-        for _ in range(taken):
-            slots.release()
-    assert engine.query(LABELS).rows
+    return asyncio.run(engine.answer_async(text, lambda offered: fmt))
+
+
+@pytest.mark.parametrize("fmt", list(ResultFormat))
+def test_answers_match_collected_results_and_the_row_cap(
+    engine: QueryEngine, fmt: ResultFormat
+) -> None:
+    import pyoxigraph as ox
+
+    for text, truncated in (
+        ("SELECT * WHERE { ?s ?p ?o }", True),  # more rows than the cap
+        (f"SELECT * WHERE {{ ?s ?p ?o }} LIMIT {ROW_CAP}", False),  # exactly the cap
+        ("SELECT * WHERE { ?s ?p ?o } LIMIT 3", False),
+        ("SELECT ?x WHERE { ?x <urn:none> ?y }", False),
+    ):
+        answer = _answer(engine, text, fmt)
+        collected = engine.query(text)
+        assert answer.truncated is truncated is collected.truncated
+        if fmt is not ResultFormat.CSV:  # CSV is lossy: pyoxigraph does not read it back
+            parsed = ox.parse_query_results(answer.body, OX_RESULTS[fmt])
+            assert [tuple(row) for row in parsed] == collected.terms
+
+
+def test_row_markers_inside_values_only_cost_a_second_evaluation(engine: QueryEngine) -> None:
+    # Each value holds the JSON row separator and a newline: the native writer's count says
+    # "maybe over the cap", the rows are collected in Python, and the answer is still whole.
+    markers = "},{\\n" * (ROW_CAP + 1)
+    text = f'SELECT ?v WHERE {{ VALUES ?i {{ 1 2 3 }} BIND(CONCAT("{markers}", STR(?i)) AS ?v) }}'
+    for fmt in (ResultFormat.JSON, ResultFormat.CSV):
+        answer = _answer(engine, text, fmt)
+        assert not answer.truncated
+        assert answer.body == engine.query(text).serialize(fmt)
+
+
+def test_answers_graphs_ask_and_refusals(engine: QueryEngine) -> None:
+    from migration_kg.errors import NotAcceptable
+
+    ask = _answer(engine, "ASK { ?s ?p ?o }", ResultFormat.JSON)
+    assert ask.kind == "ASK" and b"true" in ask.body
+    graph = _answer(engine, "CONSTRUCT WHERE { ?s ?p ?o }", RdfFormat.NTRIPLES)
+    assert graph.truncated and graph.body.count(b"\n") == ROW_CAP
+    with pytest.raises(NotAcceptable):
+        _answer(engine, "CONSTRUCT WHERE { ?s ?p ?o }", ResultFormat.JSON)
+    with pytest.raises(QuerySyntaxError):  # a syntax error wins over negotiation
+        _answer(engine, "SELECT ?x WHERE {", RdfFormat.TURTLE)
+
+
+def test_engine_counts_quads_once(engine: QueryEngine) -> None:
+    assert len(engine) == len(engine._store)  # white-box: the cached count is the store's

@@ -19,6 +19,7 @@ import uvicorn
 from migration_kg.config import Settings
 from migration_kg.engine import QueryEngine
 from migration_kg.web import create_app
+from migration_kg.web.cache import ResultCache
 
 EX = "https://w3id.org/eu-migration-kg/id/"
 G = "https://w3id.org/eu-migration-kg/graph/"
@@ -89,12 +90,15 @@ class LiveServer:
         self.thread.join(10)
 
 
-def start_server(settings: Settings, engine: QueryEngine) -> LiveServer:
+def start_server(
+    settings: Settings, engine: QueryEngine, result_cache: ResultCache | None = None
+) -> LiveServer:
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    config = uvicorn.Config(create_app(settings, engine), log_level="warning", access_log=False)
+    app = create_app(settings, engine, result_cache=result_cache)
+    config = uvicorn.Config(app, log_level="warning", access_log=False)
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()

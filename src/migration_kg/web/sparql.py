@@ -2,30 +2,31 @@
 
 Each route is parse → engine → negotiate → respond; rules live in protocol.py, negotiation.py,
 service_description.py and errors.py. State is read from ``request.app.state.emk`` (set by
-``create_app``), never from module globals.
+``create_app``), never from module globals. ``sparql_response`` is shared by the /sparql route
+and the app's fast path (app.py), which calls it without FastAPI's routing.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
+from typing import Any
 
 import pyoxigraph as ox
 from fastapi import APIRouter, Request
-from starlette.concurrency import run_in_threadpool
 from starlette.responses import JSONResponse, Response
 
 from migration_kg.config import Settings
 from migration_kg.engine import OXIGRAPH_RDF_FORMATS, QueryEngine
 from migration_kg.formats import RdfFormat, ResultFormat
 from migration_kg.namespaces import PREFIXES, SD
+from migration_kg.web.cache import ResultCache
 from migration_kg.web.errors import CORS_HEADERS
 from migration_kg.web.negotiation import negotiate
-from migration_kg.web.protocol import parse_sparql_request
+from migration_kg.web.protocol import SparqlRequest, parse_sparql_request
 from migration_kg.web.service_description import Describer, endpoint_url
 
 router = APIRouter()
-# Serialising a few hundred rows takes well under a millisecond: cheaper inline than a thread hop.
-_SERIALIZE_INLINE_MAX = 500
 _SD_PREFIXES = {"sd": str(SD), **{name: str(ns) for name, ns in PREFIXES.items()}}
 
 
@@ -37,12 +38,17 @@ class AppState:
     engine: QueryEngine
     describer: Describer
     etag: str  # weak: every format of a response is the same data for one build
+    cache: ResultCache | None = None  # off unless the server was asked for it
 
 
 @router.api_route("/sparql", methods=["GET", "HEAD", "POST"])
 async def sparql(request: Request) -> Response:
     """SPARQL 1.1 Protocol query operation; without a query, the service description."""
-    state: AppState = request.app.state.emk
+    return await sparql_response(request, request.app.state.emk)
+
+
+async def sparql_response(request: Request, state: AppState) -> Response:
+    """Parse, check ETag, answer (from the result cache when on) and respond; errors raise."""
     req = await parse_sparql_request(request, state.settings.max_request_bytes)
     if request.method != "POST" and _matches(req.if_none_match, state.etag):
         return _not_modified(state)
@@ -50,18 +56,42 @@ async def sparql(request: Request) -> Response:
         sd_format = negotiate(req.accept, req.formats, tuple(RdfFormat))
         triples = state.describer.service_description(endpoint_url(request, state.settings))
         return _respond(_rdf(triples, sd_format), sd_format, state)
-    result = await state.engine.query_async(
-        req.query, default_graph_uris=req.default_graph_uris, named_graph_uris=req.named_graph_uris
+    cache, key = state.cache, None
+    if cache is not None:
+        key = cache.key(req.query, req.default_graph_uris, req.named_graph_uris)
+        hit = cache.get(key, req.accept, req.formats)
+        if hit is not None:
+            return _answered(hit.body, hit.fmt, hit.truncated, state, cached="hit")
+    answer = await state.engine.answer_async(
+        req.query,
+        partial(_choose, req),
+        default_graph_uris=req.default_graph_uris,
+        named_graph_uris=req.named_graph_uris,
     )
-    fmt = negotiate(req.accept, req.formats, result.formats())
-    if len(result.terms) + len(result.triples) > _SERIALIZE_INLINE_MAX:  # keep the loop free
-        body = await run_in_threadpool(result.serialize, fmt)
-    else:
-        body = result.serialize(fmt)
+    if cache is not None and key is not None:
+        cache.put(key, answer.offered, answer.fmt, answer.body, answer.truncated)
+        return _answered(answer.body, answer.fmt, answer.truncated, state, cached="miss")
+    return _answered(answer.body, answer.fmt, answer.truncated, state)
+
+
+def _choose(req: SparqlRequest, offered: tuple[Any, ...]) -> Any:
+    """Negotiation for one request, run by the engine's worker once the result family is known."""
+    return negotiate(req.accept, req.formats, offered)
+
+
+def _answered(
+    body: bytes,
+    fmt: ResultFormat | RdfFormat,
+    truncated: bool,
+    state: AppState,
+    cached: str | None = None,
+) -> Response:
     response = _respond(body, fmt, state)
-    if result.truncated:
+    if truncated:
         response.headers["X-Result-Truncated"] = "true"
         response.headers["X-Result-Row-Cap"] = str(state.settings.result_row_cap)
+    if cached is not None:
+        response.headers["X-Result-Cache"] = cached
     return response
 
 
@@ -82,7 +112,13 @@ async def void(request: Request) -> Response:
 async def health(request: Request) -> Response:
     """Liveness and what is being served (for probes and operators)."""
     state: AppState = request.app.state.emk
-    body = {"status": "ok", "build_hash": state.engine.build_hash, "quads": len(state.engine)}
+    body: dict[str, Any] = {
+        "status": "ok",
+        "build_hash": state.engine.build_hash,
+        "quads": len(state.engine),
+    }
+    if state.cache is not None:
+        body["result_cache"] = state.cache.stats()
     return JSONResponse(body, headers={"Cache-Control": "no-store"})
 
 
