@@ -14,7 +14,7 @@ from migration_kg.namespaces import GRAPH_DATA, GRAPH_INFERRED, GRAPH_ONTOLOGY, 
 STAGES = ["load", "periods", "validate", "reason", "release"]
 # Each module may import only modules to its left (config first, cli last).
 FLOW = [
-    "errors", "config", "namespaces", "formats", "loading", "periods", "validation",
+    "errors", "config", "collector", "namespaces", "formats", "loading", "periods", "validation",
     "rules", "reasoning", "rdfbytes", "release", "build", "queries", "audit",
     "query_scan", "results_io", "engine", "cli",
 ]  # fmt: skip

@@ -29,21 +29,20 @@ stable ones.
 
 from __future__ import annotations
 
-import gc
 import hashlib
 import json
 import logging
 import shutil
 import tempfile
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import DCTERMS, OWL, PROV, RDF
 
+from migration_kg.collector import collector_paused
 from migration_kg.description import DescriptionInput, GraphStatistics, describe
 from migration_kg.errors import SourceError
 from migration_kg.formats import RdfFormat
@@ -158,24 +157,7 @@ def build_hash(files: tuple[SourceFile, ...]) -> str:
     return digest.hexdigest()
 
 
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    """Pause Python's cyclic garbage collector while the release allocates.
-
-    Why: the build's heap holds millions of rdflib objects, and this stage creates hundreds of
-    thousands of short-lived containers; each full collection they trigger walks the whole
-    heap (a fifth of the stage's time at 100k triples). Reference counting still frees them.
-    """
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
-
-
-@_collector_paused()
+@collector_paused()
 def assemble(
     sources: LoadedSources, inferred: Graph, validation: ValidationReport
 ) -> ReleaseContent:
@@ -267,7 +249,7 @@ def _metadata(version: str, digest: str, files: tuple[SourceFile, ...]) -> Graph
     return graph
 
 
-@_collector_paused()
+@collector_paused()
 def write_release(content: ReleaseContent, dist: Path) -> tuple[Path, ...]:
     """Write every artefact into a fresh directory, then swap it in place of ``dist``.
 

@@ -14,7 +14,6 @@ Only ``sh:Violation`` results fail the build; warnings and infos are reported an
 
 from __future__ import annotations
 
-import gc
 import json
 import multiprocessing
 import threading
@@ -32,6 +31,7 @@ from rdflib.namespace import RDF, RDFS, SH
 from rdflib.plugins.sparql import processor as sparql_processor
 from rdflib.plugins.sparql.sparql import Query
 
+from migration_kg.collector import collector_paused
 from migration_kg.errors import ValidationFailed
 from migration_kg.loading import LoadedSources, SourceKind
 
@@ -237,7 +237,7 @@ def _validate_share(share: list[str]) -> bytes:
     if share:  # the other shares' shapes keep their constraints but lose their targets
         mine = {URIRef(iri) for iri in share}
         shapes = _without_targets(shapes, mine)
-    with _prepared_sparql(), _gc_paused():
+    with _prepared_sparql(), collector_paused():
         _, report_graph, _ = shacl_validate(
             data,
             shacl_graph=shapes,
@@ -248,18 +248,6 @@ def _validate_share(share: list[str]) -> bytes:
             allow_infos=True,
         )
     return bytes(report_graph.serialize(format="nt", encoding="utf-8"))
-
-
-@contextmanager
-def _gc_paused() -> Iterator[None]:
-    """No cyclic GC while pySHACL runs: each full collection walks the whole rdflib heap."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 class _ParameterList(list[Any]):
