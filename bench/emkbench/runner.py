@@ -7,6 +7,7 @@ them is timed. Only the server being measured is loaded; the others sit idle.
 
 from __future__ import annotations
 
+import math
 import os
 import shutil
 import sys
@@ -226,14 +227,38 @@ def time_query(
                 batch.append((name, server))
         groups = [batch] if options.parallel else [[item] for item in batch]
         for group in groups:
-            points += _measure_group(query, group, concurrency, options, script)
+            duration = point_duration(options, concurrency, group, check)
+            points += _measure_group(query, group, concurrency, duration, options, script)
     return points
+
+
+def point_duration(
+    options: Options,
+    concurrency: int,
+    group: list[tuple[str, servers.Running]],
+    check: dict[str, Any],
+) -> int:
+    """``--duration``, stretched so that the slowest server of ``group`` can finish requests.
+
+    Why: a server that answers one request at a time needs ``concurrency`` times its single
+    latency before the first of ``concurrency`` requests completes; a 1 s smoke point at c=16
+    then measured "0 req/s" for rdflib-endpoint's 50 ms aggregates. The stretch allows a few
+    rounds, capped by the request timeout (longer requests count as timeouts anyway), so the
+    10 s points of a full run are unchanged.
+    """
+    slowest_s = max((check["single_ms"].get(name, 0.0) for name, _ in group), default=0.0) / 1000
+    needed = math.ceil(STRETCH_ROUNDS * concurrency * slowest_s)
+    return max(options.duration_s, min(needed, math.floor(options.timeout_s)))
+
+
+STRETCH_ROUNDS = 5
 
 
 def _measure_group(
     query: Query,
     group: list[tuple[str, servers.Running]],
     concurrency: int,
+    duration_s: int,
     options: Options,
     script: Path,
 ) -> list[dict[str, Any]]:
@@ -243,7 +268,7 @@ def _measure_group(
     started = []
     for name, server in group:
         point = load.Point(
-            server.url(query.text), query.accept, concurrency, options.duration_s, options.timeout_s
+            server.url(query.text), query.accept, concurrency, duration_s, options.timeout_s
         )
         server.sampler.active = True
         started.append((name, server, point, load.start_wrk(point, script, threads)))

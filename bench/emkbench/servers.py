@@ -23,7 +23,8 @@ import os
 import re
 import subprocess
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -175,16 +176,23 @@ def _await_ready(server: Running, options: ServerOptions, started: float, need_d
     server.info["ready_pss_mb"] = round(pss / procs.KiB, 1)
 
 
+@contextmanager
+def _stopped_on_failure(server: Running) -> Iterator[None]:
+    """Stop ``server`` if getting it ready fails, so no half-started peer outlives the run."""
+    try:
+        yield
+    except BaseException:
+        server.stop()
+        raise
+
+
 def _start_emk(edition: Edition, options: ServerOptions, port: int, cache_on: bool) -> Running:
     name = EMK_CACHE_SERIES if cache_on else "emk"
     started = time.perf_counter()
     command = emk_command(port, options, cache_on)
     server = _launch(name, command, port, "/sparql", options, EMK_DIST_DIR=str(edition.dist))
-    try:
+    with _stopped_on_failure(server):
         _await_ready(server, options, started, need_data=True)
-    except BaseException:
-        server.stop()
-        raise
     return server
 
 
@@ -196,7 +204,7 @@ def _start_oxigraph_mem(edition: Edition, options: ServerOptions, port: int) -> 
     started = time.perf_counter()
     command = [_oxigraph(), "serve", "--bind", f"127.0.0.1:{port}", "--union-default-graph"]
     server = _launch("oxigraph-mem", command, port, "/query", options)
-    try:
+    with _stopped_on_failure(server):
         _await_ready(server, options, started, need_data=False)
         nquads = str(edition.dist / "emk.nq")
         timeout = options.startup_timeout_s
@@ -205,9 +213,6 @@ def _start_oxigraph_mem(edition: Edition, options: ServerOptions, port: int) -> 
             raise RuntimeError(f"oxigraph-mem: POST /store answered {answer.status}")
         server.info["load_s"] = round(answer.seconds, 3)
         _await_ready(server, options, started, need_data=True)
-    except BaseException:
-        server.stop()
-        raise
     return server
 
 
@@ -228,11 +233,8 @@ def _start_oxigraph_disk(edition: Edition, options: ServerOptions, port: int) ->
     opened = time.perf_counter()
     server = _launch("oxigraph-disk", command, port, "/query", options)
     server.info.update(load_info)
-    try:
+    with _stopped_on_failure(server):
         _await_ready(server, options, opened, need_data=True)
-    except BaseException:
-        server.stop()
-        raise
     server.info["open_s"] = server.info["startup_s"]
     server.info["startup_s"] = round(time.perf_counter() - started, 3)
     server.info["disk_mb"] = round(_du(location) / 2**20, 1)
@@ -269,11 +271,8 @@ def _start_rdflib_endpoint(edition: Edition, options: ServerOptions, port: int) 
     command = [str(BENCH_BIN / "rdflib-endpoint"), "serve", "--host", "127.0.0.1"]
     command += ["--port", str(port), str(edition.dist / "emk.nq")]
     server = _launch("rdflib-endpoint", command, port, "/", options)
-    try:
+    with _stopped_on_failure(server):
         _await_ready(server, options, started, need_data=True)
-    except BaseException:
-        server.stop()
-        raise
     return server
 
 
