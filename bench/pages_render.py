@@ -18,8 +18,8 @@ from pathlib import Path
 
 import httpx
 
-from migration_kg.config import Settings
-from migration_kg.engine import QueryEngine
+from migration_kg.core.settings import Settings
+from migration_kg.serve.engine import QueryEngine
 from migration_kg.web import create_app
 
 BENCH = Path(__file__).resolve().parent

@@ -29,9 +29,9 @@ from pathlib import Path
 
 from rdflib import Graph, URIRef
 
-from migration_kg.config import Settings
-from migration_kg.loading import SourceKind, load_sources
-from migration_kg.reasoning import infer
+from migration_kg.build.loading import SourceKind, load_sources
+from migration_kg.build.reasoning import infer
+from migration_kg.core.settings import Settings
 
 ID = "https://w3id.org/eu-migration-kg/id/"
 ROOT = Path(__file__).resolve().parents[1]

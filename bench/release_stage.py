@@ -28,11 +28,11 @@ from typing import TypeVar
 
 from rdflib import Graph
 
-from migration_kg.config import Settings
-from migration_kg.loading import SourceKind, load_sources
-from migration_kg.reasoning import infer
-from migration_kg.release import assemble, write_release
-from migration_kg.validation import ValidationReport
+from migration_kg.build.loading import SourceKind, load_sources
+from migration_kg.build.reasoning import infer
+from migration_kg.build.release import assemble, write_release
+from migration_kg.build.validation import ValidationReport
+from migration_kg.core.settings import Settings
 
 T = TypeVar("T")
 
@@ -90,7 +90,7 @@ def run(root: Path, reason: bool) -> None:
     report = ValidationReport(results=(), shapes_files=0, graph=Graph())
     print(f"  peak RSS before the release {_peak_mib():.0f} MiB")
     steps = _Steps()
-    logger = logging.getLogger("migration_kg.release")
+    logger = logging.getLogger("migration_kg.build.release")
     logger.addHandler(steps)
     logger.setLevel(logging.INFO)
     with tempfile.TemporaryDirectory(prefix="emk-release-bench-") as tmp:

@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 
 from kg_helpers import REPO, TINY_DATA, make_project
-from migration_kg.build import BuildResult, build
-from migration_kg.config import Settings
-from migration_kg.errors import ValidationFailed
-from migration_kg.periods import write_periods
+from migration_kg.build.periods import write_periods
+from migration_kg.build.pipeline import BuildResult, build
+from migration_kg.core.errors import ValidationFailed
+from migration_kg.core.settings import Settings
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

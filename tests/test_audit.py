@@ -8,9 +8,15 @@ import pytest
 from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import XSD
 
-from migration_kg.audit import AuditConfig, GraphIndex, ReportValue, extract_values, run_audit
-from migration_kg.errors import SourceError
-from migration_kg.periods import PERIOD_BASE
+from migration_kg.build.periods import PERIOD_BASE
+from migration_kg.core.errors import SourceError
+from migration_kg.editions.audit import (
+    AuditConfig,
+    GraphIndex,
+    ReportValue,
+    extract_values,
+    run_audit,
+)
 
 
 def _values(text: str) -> list[tuple[str, str]]:

@@ -19,7 +19,7 @@ from typer.testing import CliRunner
 from conftest import BuiltRelease
 from kg_helpers import REPO
 from migration_kg.cli import app
-from migration_kg.config import Settings
+from migration_kg.core.settings import Settings
 
 COMMANDS = ["build", "validate", "query", "export", "stats", "periods", "serve"]
 SHAPE = (
@@ -60,7 +60,7 @@ def test_build_reasoner_option(
     tiny_project: Callable[..., Settings], caplog: pytest.LogCaptureFixture
 ) -> None:
     settings = tiny_project()
-    with caplog.at_level(logging.INFO, logger="migration_kg.reasoning"):
+    with caplog.at_level(logging.INFO, logger="migration_kg.build.reasoning"):
         assert _run(settings, "build")[0] == 0
         assert _run(settings, "build", "--reasoner", "owlrl")[0] == 0
     assert "reasoner rules inferred" in caplog.text
@@ -146,7 +146,9 @@ def test_stats_reads_the_manifest(built_release: BuiltRelease) -> None:
 
 
 def test_query_table_and_formats(built_release: BuiltRelease) -> None:
-    pytest.importorskip("migration_kg.engine", reason="the endpoint's engine has not landed yet")
+    pytest.importorskip(
+        "migration_kg.serve.engine", reason="the endpoint's engine has not landed yet"
+    )
     prefixed = (
         "PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>\n"
         "SELECT ?label WHERE {\n"
@@ -163,7 +165,9 @@ def test_query_table_and_formats(built_release: BuiltRelease) -> None:
 
 
 def test_query_by_id_and_file(built_release: BuiltRelease) -> None:
-    pytest.importorskip("migration_kg.engine", reason="the endpoint's engine has not landed yet")
+    pytest.importorskip(
+        "migration_kg.serve.engine", reason="the endpoint's engine has not landed yet"
+    )
     query = sorted((REPO / "queries").rglob("*.rq"))[0]
     code, by_file, _ = _run(built_release.settings, "query", "--file", str(query), "-f", "csv")
     assert code == 0
@@ -173,7 +177,9 @@ def test_query_by_id_and_file(built_release: BuiltRelease) -> None:
 
 
 def test_query_syntax_error_exits_2(built_release: BuiltRelease) -> None:
-    pytest.importorskip("migration_kg.engine", reason="the endpoint's engine has not landed yet")
+    pytest.importorskip(
+        "migration_kg.serve.engine", reason="the endpoint's engine has not landed yet"
+    )
     code, _, err = _run(built_release.settings, "query", "SELEC ?x")
     assert code == 2
     assert err.startswith("query:1:")

@@ -14,8 +14,8 @@ from rdflib.namespace import RDF
 from rdflib.term import BNode
 
 from conftest import BuiltRelease
-from migration_kg.framing import partner_country_documents
-from migration_kg.namespaces import EMK
+from migration_kg.build.framing import partner_country_documents
+from migration_kg.core.namespaces import EMK
 
 
 def framed(built_release: BuiltRelease) -> dict[str, object]:

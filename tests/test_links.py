@@ -22,7 +22,7 @@ from rdflib.term import Node
 
 from conftest import BuiltRelease
 from kg_helpers import REPO
-from migration_kg.namespaces import GRAPH_DATA, GRAPH_LINKS
+from migration_kg.core.namespaces import GRAPH_DATA, GRAPH_LINKS
 
 LINKS_DIR = REPO / "data" / "links"
 CURATED = LINKS_DIR / "curated-identifiers.csv"

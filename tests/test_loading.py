@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from kg_helpers import REPO
-from migration_kg.config import Settings
-from migration_kg.errors import SourceError
-from migration_kg.loading import SOURCE_BASE, SourceKind, discover_sources, load_sources
+from migration_kg.build.loading import SOURCE_BASE, SourceKind, discover_sources, load_sources
+from migration_kg.core.errors import SourceError
+from migration_kg.core.settings import Settings
 
 
 def test_every_source_file_is_its_own_named_graph() -> None:

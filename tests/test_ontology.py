@@ -11,10 +11,10 @@ from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import DCTERMS, OWL, RDF, RDFS, SKOS
 
 from kg_helpers import REPO
-from migration_kg.config import Settings
-from migration_kg.loading import LoadedSources, SourceKind, load_sources
-from migration_kg.namespaces import CONCEPT, EMK
-from migration_kg.release import ONTOLOGY_IRI
+from migration_kg.build.loading import LoadedSources, SourceKind, load_sources
+from migration_kg.build.release import ONTOLOGY_IRI
+from migration_kg.core.namespaces import CONCEPT, EMK
+from migration_kg.core.settings import Settings
 
 TERM_TYPES = (OWL.Class, OWL.ObjectProperty, OWL.DatatypeProperty, OWL.AnnotationProperty)
 MODULE_FIELDS = (DCTERMS.title, DCTERMS.description, DCTERMS.license, DCTERMS.creator,

@@ -8,16 +8,16 @@ from datetime import date
 import pytest
 
 from kg_helpers import REPO, TINY_DATA
-from migration_kg.config import Settings
-from migration_kg.errors import SourceError
-from migration_kg.loading import load_sources
-from migration_kg.periods import (
+from migration_kg.build.loading import load_sources
+from migration_kg.build.periods import (
     PERIODS_FILE,
     PeriodSlugError,
     check_periods,
     parse_period,
     write_periods,
 )
+from migration_kg.core.errors import SourceError
+from migration_kg.core.settings import Settings
 
 
 @pytest.mark.parametrize(

@@ -8,8 +8,8 @@ import pytest
 from rdflib.plugins.sparql import prepareQuery
 
 from kg_helpers import REPO
-from migration_kg.errors import SourceError, UnknownQuery
-from migration_kg.queries import QueryParam, load_catalogue, parse_query_file
+from migration_kg.core.errors import SourceError, UnknownQuery
+from migration_kg.core.queries import QueryParam, load_catalogue, parse_query_file
 
 QUERY_FILES = sorted((REPO / "queries").rglob("*.rq"))
 

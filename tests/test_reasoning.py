@@ -7,10 +7,10 @@ from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.namespace import OWL, RDF, RDFS
 
 from kg_helpers import REPO
-from migration_kg.config import Settings
-from migration_kg.errors import ConfigError, ReasoningError
-from migration_kg.loading import SourceKind, load_sources
-from migration_kg.reasoning import REASONERS, ReasoningResult, infer, is_noise
+from migration_kg.build.loading import SourceKind, load_sources
+from migration_kg.build.reasoning import REASONERS, ReasoningResult, infer, is_noise
+from migration_kg.core.errors import ConfigError, ReasoningError
+from migration_kg.core.settings import Settings
 
 TBOX_ABOX = """\
 @prefix ex: <https://example.org/> .

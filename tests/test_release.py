@@ -23,19 +23,19 @@ from rdflib.namespace import RDF, RDFS, XSD
 
 from conftest import BuiltRelease
 from kg_helpers import REPO, assert_isomorphic
-from migration_kg import release as release_module
-from migration_kg.build import build
-from migration_kg.config import Settings
-from migration_kg.errors import ValidationFailed
-from migration_kg.formats import RdfFormat
-from migration_kg.namespaces import EMK, GRAPH_ONTOLOGY, PREFIXES, RELEASE_GRAPHS
-from migration_kg.rdfbytes import (
+from migration_kg.build import release as release_module
+from migration_kg.build.pipeline import build
+from migration_kg.build.rdfbytes import (
     GraphUnion,
     canonical_lines,
     jsonld_context,
     serialize_graph,
     serialize_quads,
 )
+from migration_kg.core.errors import ValidationFailed
+from migration_kg.core.formats import RdfFormat
+from migration_kg.core.namespaces import EMK, GRAPH_ONTOLOGY, PREFIXES, RELEASE_GRAPHS
+from migration_kg.core.settings import Settings
 
 TRIPLE_ARTEFACTS = [("emk.ttl", "turtle"), ("emk.nt", "nt"), ("emk.rdf", "xml"),
                     ("emk.jsonld", "json-ld")]  # fmt: skip

@@ -30,7 +30,7 @@ from rdflib import BNode, Graph, Literal, Namespace, URIRef
 from rdflib.collection import Collection
 from rdflib.namespace import OWL, RDF, RDFS, SH, SKOS
 
-from migration_kg.periods import PERIOD_BASE, PeriodSlugError, parse_period
+from migration_kg.build.periods import PERIOD_BASE, PeriodSlugError, parse_period
 
 ROOT = Path(__file__).resolve().parent.parent
 SHAPES_DIR = ROOT / "shapes"

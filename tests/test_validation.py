@@ -10,10 +10,10 @@ from collections.abc import Callable
 import pytest
 from rdflib import Graph
 
-from migration_kg.build import check
-from migration_kg.config import Settings
-from migration_kg.errors import ValidationFailed
-from migration_kg.validation import Severity, require_conformance
+from migration_kg.build.pipeline import check
+from migration_kg.build.validation import Severity, require_conformance
+from migration_kg.core.errors import ValidationFailed
+from migration_kg.core.settings import Settings
 
 SHAPE = """\
 @prefix sh: <http://www.w3.org/ns/shacl#> .
@@ -79,9 +79,9 @@ def test_no_shapes_conforms_trivially_and_says_so(tiny_project: Callable[..., Se
 
 _PARALLEL_CHECK = """
 import json
-from migration_kg.config import Settings
-from migration_kg.loading import SourceKind, load_sources
-from migration_kg.validation import start_validation
+from migration_kg.core.settings import Settings
+from migration_kg.build.loading import SourceKind, load_sources
+from migration_kg.build.validation import start_validation
 sources = load_sources(Settings())
 data = sources.union(SourceKind.ONTOLOGY, SourceKind.DATA, SourceKind.LINKS)
 single = start_validation(sources, data_graph=data, workers=1)

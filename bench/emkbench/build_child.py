@@ -16,8 +16,8 @@ from pathlib import Path
 
 def main(root: str, dist: str) -> None:
     """Build ``root`` into ``dist``; the last stdout line is the JSON summary."""
-    from migration_kg.build import build
-    from migration_kg.config import Settings
+    from migration_kg.build.pipeline import build
+    from migration_kg.core.settings import Settings
 
     started = time.perf_counter()
     # from_env: EMK_* variables (EMK_REASONER…) apply to benchmark builds as to real ones.

@@ -5,9 +5,10 @@ Public API only; everything else is internal to its module.
 
 from __future__ import annotations
 
-from migration_kg.build import BuildResult, build, check
-from migration_kg.config import Settings
-from migration_kg.errors import (
+from migration_kg.build.periods import write_periods
+from migration_kg.build.pipeline import BuildResult, build, check
+from migration_kg.build.validation import ValidationReport
+from migration_kg.core.errors import (
     BadRequest,
     ConfigError,
     MigrationKGError,
@@ -18,9 +19,8 @@ from migration_kg.errors import (
     UnknownQuery,
     ValidationFailed,
 )
-from migration_kg.periods import write_periods
-from migration_kg.queries import NamedQuery, QueryCatalogue, load_catalogue
-from migration_kg.validation import ValidationReport
+from migration_kg.core.queries import NamedQuery, QueryCatalogue, load_catalogue
+from migration_kg.core.settings import Settings
 
 __all__ = [
     "BadRequest",

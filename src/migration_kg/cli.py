@@ -18,16 +18,21 @@ from typing import Annotated, Any
 
 import typer
 
-from migration_kg.audit import audit_release, render_audit
-from migration_kg.build import BuildResult, build, check
-from migration_kg.config import Settings
-from migration_kg.errors import MigrationKGError, QuerySyntaxError, SourceError, ValidationFailed
-from migration_kg.formats import RdfFormat, ResultFormat
-from migration_kg.namespaces import GRAPH, PREFIXES
-from migration_kg.periods import write_periods
-from migration_kg.queries import load_catalogue
-from migration_kg.reasoning import REASONERS
-from migration_kg.release import ARTEFACT_STEM, MANIFEST
+from migration_kg.build.periods import write_periods
+from migration_kg.build.pipeline import BuildResult, build, check
+from migration_kg.build.reasoning import REASONERS
+from migration_kg.build.release import ARTEFACT_STEM, MANIFEST
+from migration_kg.core.errors import (
+    MigrationKGError,
+    QuerySyntaxError,
+    SourceError,
+    ValidationFailed,
+)
+from migration_kg.core.formats import RdfFormat, ResultFormat
+from migration_kg.core.namespaces import GRAPH, PREFIXES
+from migration_kg.core.queries import load_catalogue
+from migration_kg.core.settings import Settings
+from migration_kg.editions.audit import audit_release, render_audit
 
 app = typer.Typer(
     help="Build, check, query and serve the EU Migration Knowledge Graph.",
@@ -135,7 +140,7 @@ def query_command(
     settings = Settings.from_env()
     with _reporting():
         text = _query_text(settings, sparql, file, query_id)
-        from migration_kg.engine import QueryEngine  # the endpoint's engine: loaded on demand
+        from migration_kg.serve.engine import QueryEngine  # the endpoint's engine: loaded on demand
 
         result = QueryEngine.from_release(settings).query(text)
         output = _render_result(result, fmt)
@@ -299,7 +304,7 @@ def serve_command(
     with _reporting():
         from fastapi import FastAPI
 
-        from migration_kg.engine import QueryEngine
+        from migration_kg.serve.engine import QueryEngine
         from migration_kg.web import server
         from migration_kg.web.app import create_app
         from migration_kg.web.cache import ResultCache

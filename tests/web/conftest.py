@@ -10,8 +10,8 @@ import httpx
 import pytest
 from web_support import MAX_BYTES, ROW_CAP, TIMEOUT_S, LiveServer, start_server, write_release
 
-from migration_kg.config import Settings
-from migration_kg.engine import QueryEngine
+from migration_kg.core.settings import Settings
+from migration_kg.serve.engine import QueryEngine
 
 
 @pytest.fixture(scope="session")

@@ -12,9 +12,9 @@ from web_support import start_server
 
 import migration_kg.web.app as app_module
 import migration_kg.web.sparql as sparql_module
-from migration_kg.config import Settings
-from migration_kg.engine import QueryEngine
-from migration_kg.namespaces import RELEASE_GRAPHS
+from migration_kg.core.namespaces import RELEASE_GRAPHS
+from migration_kg.core.settings import Settings
+from migration_kg.serve.engine import QueryEngine
 from migration_kg.web import create_app
 
 

@@ -21,7 +21,7 @@ import pytest
 from playwright.sync_api import Browser, ConsoleMessage, Page, Route, expect, sync_playwright
 from web_support import LiveServer
 
-from migration_kg.engine import QueryEngine
+from migration_kg.serve.engine import QueryEngine
 from migration_kg.web.rendering import format_eur
 
 CHROMIUM = Path("/usr/bin/chromium")

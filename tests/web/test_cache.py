@@ -8,10 +8,10 @@ import httpx
 import pytest
 from web_support import BUILD_HASH, ROW_CAP, LiveServer, start_server
 
-from migration_kg.config import Settings
-from migration_kg.engine import QueryEngine
-from migration_kg.errors import NotAcceptable
-from migration_kg.formats import RdfFormat, ResultFormat
+from migration_kg.core.errors import NotAcceptable
+from migration_kg.core.formats import RdfFormat, ResultFormat
+from migration_kg.core.settings import Settings
+from migration_kg.serve.engine import QueryEngine
 from migration_kg.web.cache import ResultCache
 
 SELECT = "SELECT ?s WHERE { ?s ?p ?o } ORDER BY ?s LIMIT 3"

@@ -11,9 +11,9 @@ from rdflib.plugins.stores.sparqlstore import SPARQLStore
 from SPARQLWrapper import CSV, JSON, JSONLD, RDFXML, TSV, TURTLE, XML, SPARQLWrapper
 from web_support import COUNTRIES, EX, LiveServer
 
-from migration_kg.config import Settings
-from migration_kg.engine import QueryEngine
-from migration_kg.errors import BadRequest
+from migration_kg.core.errors import BadRequest
+from migration_kg.core.settings import Settings
+from migration_kg.serve.engine import QueryEngine
 
 EMK = "https://w3id.org/eu-migration-kg/ontology#"
 RANKS = f"SELECT ?c ?rank WHERE {{ ?c <{EMK}rank> ?rank }} ORDER BY ?rank"

@@ -10,12 +10,12 @@ from typing import Any
 import pytest
 from web_support import BUILD_HASH, COUNTRIES, EX, ROW_CAP, G
 
-from migration_kg.config import Settings
-from migration_kg.engine import QueryEngine
-from migration_kg.errors import BadRequest, QuerySyntaxError, QueryTimeout, SourceError
-from migration_kg.formats import RdfFormat, ResultFormat
-from migration_kg.query_scan import UNRESOLVED, scan_query
-from migration_kg.results_io import OX_RESULT_FORMATS as OX_RESULTS
+from migration_kg.core.errors import BadRequest, QuerySyntaxError, QueryTimeout, SourceError
+from migration_kg.core.formats import RdfFormat, ResultFormat
+from migration_kg.core.settings import Settings
+from migration_kg.serve.engine import QueryEngine
+from migration_kg.serve.query_scan import UNRESOLVED, scan_query
+from migration_kg.serve.results_io import OX_RESULT_FORMATS as OX_RESULTS
 
 RDFS_LABEL = "<http://www.w3.org/2000/01/rdf-schema#label>"
 LABELS = f"SELECT ?l WHERE {{ ?s {RDFS_LABEL} ?l }} ORDER BY ?l"
@@ -92,7 +92,7 @@ def test_ask_construct_describe(engine: QueryEngine) -> None:
 
 
 def test_serialize_refuses_the_other_family(engine: QueryEngine) -> None:
-    from migration_kg.errors import NotAcceptable
+    from migration_kg.core.errors import NotAcceptable
 
     with pytest.raises(NotAcceptable):
         engine.query("ASK { ?s ?p ?o }").serialize(RdfFormat.TURTLE)
@@ -252,7 +252,7 @@ def test_row_markers_inside_values_only_cost_a_second_evaluation(engine: QueryEn
 
 
 def test_answers_graphs_ask_and_refusals(engine: QueryEngine) -> None:
-    from migration_kg.errors import NotAcceptable
+    from migration_kg.core.errors import NotAcceptable
 
     ask = _answer(engine, "ASK { ?s ?p ?o }", ResultFormat.JSON)
     assert ask.kind == "ASK" and b"true" in ask.body

@@ -19,10 +19,10 @@ from rdflib import Graph, URIRef
 from web_support import G, LiveServer, start_server
 
 from kg_helpers import REPO
-from migration_kg.config import Settings
-from migration_kg.engine import QueryEngine
-from migration_kg.errors import BadRequest
-from migration_kg.queries import parse_query_file
+from migration_kg.core.errors import BadRequest
+from migration_kg.core.queries import parse_query_file
+from migration_kg.core.settings import Settings
+from migration_kg.serve.engine import QueryEngine
 
 QUERY = REPO / "queries" / "federated" / "partner-country-labels-fr.rq"
 EU_ENDPOINT = "http://publications.europa.eu/webapi/rdf/sparql"

@@ -13,7 +13,7 @@ from rdflib import Dataset, Graph
 from rdflib.compare import isomorphic
 from web_support import BUILD_HASH, COUNTRIES, EX, ROW_CAP
 
-from migration_kg.formats import RdfFormat, ResultFormat
+from migration_kg.core.formats import RdfFormat, ResultFormat
 
 EMK = "https://w3id.org/eu-migration-kg/ontology#"
 SELECT = (

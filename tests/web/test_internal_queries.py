@@ -8,7 +8,7 @@ from pathlib import Path
 import pyoxigraph as ox
 import pytest
 
-from migration_kg.queries import parse_query_file
+from migration_kg.core.queries import parse_query_file
 
 SPARQL_DIR = Path(str(files("migration_kg").joinpath("sparql")))
 SRC = SPARQL_DIR.parent

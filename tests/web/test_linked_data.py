@@ -10,8 +10,8 @@ from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import OWL, RDF, RDFS
 from web_support import start_server
 
-from migration_kg.engine import QueryEngine
-from migration_kg.namespaces import EMK, ID, SCHEMA
+from migration_kg.core.namespaces import EMK, ID, SCHEMA
+from migration_kg.serve.engine import QueryEngine
 from migration_kg.web.negotiation import prefers_html
 
 TUNISIA = ID["country/tunisia"]

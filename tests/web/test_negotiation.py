@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from migration_kg.errors import BadRequest, NotAcceptable
-from migration_kg.formats import RdfFormat, ResultFormat
+from migration_kg.core.errors import BadRequest, NotAcceptable
+from migration_kg.core.formats import RdfFormat, ResultFormat
 from migration_kg.web.negotiation import FORMAT_NAMES, negotiate, parse_accept
 
 RESULTS = tuple(ResultFormat)

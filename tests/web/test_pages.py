@@ -14,7 +14,7 @@ from decimal import Decimal
 import httpx
 import pytest
 
-from migration_kg.engine import QueryEngine
+from migration_kg.serve.engine import QueryEngine
 from migration_kg.web.rendering import format_eur
 
 BROWSER = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}

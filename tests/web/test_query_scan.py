@@ -18,7 +18,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from migration_kg.query_scan import scan_query
+from migration_kg.serve.query_scan import scan_query
 
 
 class Listener:

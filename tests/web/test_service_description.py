@@ -9,9 +9,9 @@ from rdflib import Graph, Literal, Namespace, URIRef
 from rdflib.namespace import RDF, VOID
 from web_support import ROW_CAP, TIMEOUT_S, G
 
-from migration_kg.config import Settings
-from migration_kg.engine import QueryEngine
-from migration_kg.namespaces import RELEASE_GRAPHS
+from migration_kg.core.namespaces import RELEASE_GRAPHS
+from migration_kg.core.settings import Settings
+from migration_kg.serve.engine import QueryEngine
 from migration_kg.web.service_description import Describer, endpoint_url
 
 SD = Namespace("http://www.w3.org/ns/sparql-service-description#")

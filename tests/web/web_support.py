@@ -16,8 +16,8 @@ from pathlib import Path
 
 import uvicorn
 
-from migration_kg.config import Settings
-from migration_kg.engine import QueryEngine
+from migration_kg.core.settings import Settings
+from migration_kg.serve.engine import QueryEngine
 from migration_kg.web import create_app
 from migration_kg.web.cache import ResultCache
 

@@ -25,8 +25,8 @@ from starlette.requests import Request
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from migration_kg.config import Settings
-from migration_kg.engine import QueryEngine
+from migration_kg.core.settings import Settings
+from migration_kg.serve.engine import QueryEngine
 from migration_kg.web.cache import ResultCache
 from migration_kg.web.errors import error_response, install_error_handlers
 from migration_kg.web.middleware import AccessLogMiddleware, CorsMiddleware

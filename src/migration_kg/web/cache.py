@@ -17,7 +17,7 @@ import re
 from collections import OrderedDict
 from dataclasses import dataclass, field
 
-from migration_kg.formats import RdfFormat, ResultFormat
+from migration_kg.core.formats import RdfFormat, ResultFormat
 from migration_kg.web.negotiation import negotiate
 
 Format = ResultFormat | RdfFormat

@@ -13,7 +13,7 @@ from fastapi import FastAPI, Request
 from starlette.exceptions import HTTPException
 from starlette.responses import PlainTextResponse, Response
 
-from migration_kg.errors import (
+from migration_kg.core.errors import (
     BadRequest,
     MigrationKGError,
     NotAcceptable,

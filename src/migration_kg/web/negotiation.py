@@ -11,8 +11,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
-from migration_kg.errors import BadRequest, NotAcceptable
-from migration_kg.formats import RdfFormat, ResultFormat
+from migration_kg.core.errors import BadRequest, NotAcceptable
+from migration_kg.core.formats import RdfFormat, ResultFormat
 
 Format = TypeVar("Format", bound=ResultFormat | RdfFormat)
 

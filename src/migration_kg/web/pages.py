@@ -20,11 +20,11 @@ from fastapi import APIRouter, Request
 from starlette.datastructures import QueryParams
 from starlette.responses import FileResponse, JSONResponse, Response
 
-from migration_kg.engine import QueryEngine
-from migration_kg.errors import BadRequest
-from migration_kg.formats import RdfFormat, ResultFormat
-from migration_kg.namespaces import GRAPH_ONTOLOGY
-from migration_kg.queries import QueryParam
+from migration_kg.core.errors import BadRequest
+from migration_kg.core.formats import RdfFormat, ResultFormat
+from migration_kg.core.namespaces import GRAPH_ONTOLOGY
+from migration_kg.core.queries import QueryParam
+from migration_kg.serve.engine import QueryEngine
 from migration_kg.web.errors import CORS_HEADERS, ResourceNotFound
 from migration_kg.web.negotiation import negotiate, prefers_html
 from migration_kg.web.place import PLACE_TYPES, place_view

@@ -13,7 +13,7 @@ from urllib.parse import parse_qsl
 
 from starlette.requests import Request
 
-from migration_kg.errors import BadRequest
+from migration_kg.core.errors import BadRequest
 from migration_kg.web.errors import PayloadTooLarge, UnsupportedMediaType
 
 FORM = "application/x-www-form-urlencoded"

@@ -16,7 +16,7 @@ import pyoxigraph as ox
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
 
-from migration_kg.namespaces import PREFIXES
+from migration_kg.core.namespaces import PREFIXES
 from migration_kg.web.search import LabelMap
 
 XSD = "http://www.w3.org/2001/XMLSchema#"

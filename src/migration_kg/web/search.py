@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from importlib.resources import files
 
-from migration_kg.engine import QueryEngine
+from migration_kg.serve.engine import QueryEngine
 
 # Internal queries: the server decides their size, so the client-facing row cap does not apply.
 INTERNAL_ROW_CAP = 1_000_000

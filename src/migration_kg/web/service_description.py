@@ -18,9 +18,9 @@ import pyoxigraph as ox
 from rdflib.namespace import DCAT, VOID
 from starlette.requests import Request
 
-from migration_kg.config import Settings
-from migration_kg.engine import QueryEngine
-from migration_kg.namespaces import EMK, GRAPH_METADATA, SD
+from migration_kg.core.namespaces import EMK, GRAPH_METADATA, SD
+from migration_kg.core.settings import Settings
+from migration_kg.serve.engine import QueryEngine
 
 RDF_TYPE = ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
 RDFS_SEE_ALSO = ox.NamedNode("http://www.w3.org/2000/01/rdf-schema#seeAlso")

@@ -18,12 +18,12 @@ from jinja2 import Environment
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
-from migration_kg.config import Settings
-from migration_kg.engine import OXIGRAPH_RDF_FORMATS, QueryEngine
-from migration_kg.errors import SourceError
-from migration_kg.formats import RdfFormat
-from migration_kg.namespaces import PREFIXES
-from migration_kg.queries import QueryCatalogue, load_catalogue
+from migration_kg.core.errors import SourceError
+from migration_kg.core.formats import RdfFormat
+from migration_kg.core.namespaces import PREFIXES
+from migration_kg.core.queries import QueryCatalogue, load_catalogue
+from migration_kg.core.settings import Settings
+from migration_kg.serve.engine import OXIGRAPH_RDF_FORMATS, QueryEngine
 from migration_kg.web.errors import CORS_HEADERS
 from migration_kg.web.rendering import Linker, TermFormatter, make_environment
 from migration_kg.web.search import SearchIndex

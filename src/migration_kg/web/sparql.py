@@ -16,10 +16,10 @@ import pyoxigraph as ox
 from fastapi import APIRouter, Request
 from starlette.responses import JSONResponse, Response
 
-from migration_kg.config import Settings
-from migration_kg.engine import OXIGRAPH_RDF_FORMATS, QueryEngine
-from migration_kg.formats import RdfFormat, ResultFormat
-from migration_kg.namespaces import PREFIXES, SD
+from migration_kg.core.formats import RdfFormat, ResultFormat
+from migration_kg.core.namespaces import PREFIXES, SD
+from migration_kg.core.settings import Settings
+from migration_kg.serve.engine import OXIGRAPH_RDF_FORMATS, QueryEngine
 from migration_kg.web.cache import ResultCache
 from migration_kg.web.errors import CORS_HEADERS
 from migration_kg.web.negotiation import negotiate

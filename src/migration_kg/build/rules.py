@@ -61,7 +61,7 @@ from owlrl.XsdDatatypes import OWL_Datatype_Subsumptions, OWL_RL_Datatypes
 from rdflib import BNode, Graph, Literal, Node, URIRef
 from rdflib.namespace import OWL, RDF, RDFS, DefinedNamespaceMeta, Namespace
 
-from migration_kg.errors import ReasoningError
+from migration_kg.core.errors import ReasoningError
 
 log = logging.getLogger(__name__)
 

@@ -27,8 +27,8 @@ from dataclasses import dataclass
 from rdflib import Graph, Literal, Namespace, URIRef
 from rdflib.namespace import DCAT, DCTERMS, FOAF, PROV, RDF, RDFS, SKOS, VOID, XSD
 
-from migration_kg.config import BASE_IRI
-from migration_kg.namespaces import (
+from migration_kg.core.settings import BASE_IRI
+from migration_kg.core.namespaces import (
     EMK,
     EU_AUTHORITY,
     GRAPH_DATA,

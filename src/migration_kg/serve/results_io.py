@@ -19,7 +19,7 @@ from xml.sax.saxutils import escape
 
 import pyoxigraph as ox
 
-from migration_kg.formats import ResultFormat
+from migration_kg.core.formats import ResultFormat
 
 Term: TypeAlias = ox.NamedNode | ox.BlankNode | ox.Literal | ox.Triple
 Rows: TypeAlias = list[tuple[Term | None, ...]]

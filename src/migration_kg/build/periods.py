@@ -19,9 +19,9 @@ from pathlib import Path
 from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import RDF, RDFS, XSD
 
-from migration_kg.config import Settings
-from migration_kg.errors import SourceError
-from migration_kg.loading import (
+from migration_kg.core.settings import Settings
+from migration_kg.core.errors import SourceError
+from migration_kg.build.loading import (
     LoadedSources,
     SourceFile,
     SourceKind,
@@ -29,7 +29,7 @@ from migration_kg.loading import (
     find_line,
     parse_turtle,
 )
-from migration_kg.namespaces import EMK, PREFIXES
+from migration_kg.core.namespaces import EMK, PREFIXES
 
 PERIOD_BASE = "https://w3id.org/eu-migration-kg/id/period/"
 

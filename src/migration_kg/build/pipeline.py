@@ -14,18 +14,18 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from migration_kg.config import Settings
-from migration_kg.loading import LoadedSources, SourceKind, load_sources
-from migration_kg.periods import check_periods
-from migration_kg.reasoning import ReasoningResult, infer
-from migration_kg.release import (
+from migration_kg.core.settings import Settings
+from migration_kg.build.loading import LoadedSources, SourceKind, load_sources
+from migration_kg.build.periods import check_periods
+from migration_kg.build.reasoning import ReasoningResult, infer
+from migration_kg.build.release import (
     ReleaseContent,
     assemble,
     class_counts,
     graph_counts,
     write_release,
 )
-from migration_kg.validation import (
+from migration_kg.build.validation import (
     ValidationReport,
     require_conformance,
     start_validation,

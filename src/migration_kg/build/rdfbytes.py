@@ -30,8 +30,8 @@ from rdflib import BNode, Graph, Literal, Node, URIRef
 from rdflib.namespace import OWL, RDF, RDFS, XSD
 from rdflib.paths import Path
 
-from migration_kg.formats import RdfFormat
-from migration_kg.namespaces import EMK, PREFIXES
+from migration_kg.core.formats import RdfFormat
+from migration_kg.core.namespaces import EMK, PREFIXES
 
 Lines = list[str]  # sorted, distinct canonical N-Triples lines without the final " ."
 TermQuad = tuple[Node, Node, Node, URIRef]  # rdflib terms and the release graph's IRI

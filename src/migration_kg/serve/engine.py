@@ -26,18 +26,18 @@ from typing import Any, Literal, TypeVar
 
 import pyoxigraph as ox
 
-from migration_kg.config import Settings
-from migration_kg.errors import (
+from migration_kg.core.errors import (
     BadRequest,
     NotAcceptable,
     QuerySyntaxError,
     QueryTimeout,
     SourceError,
 )
-from migration_kg.formats import RdfFormat, ResultFormat
-from migration_kg.namespaces import PREFIXES
-from migration_kg.query_scan import scan_query
-from migration_kg.results_io import (
+from migration_kg.core.formats import RdfFormat, ResultFormat
+from migration_kg.core.namespaces import PREFIXES
+from migration_kg.core.settings import Settings
+from migration_kg.serve.query_scan import scan_query
+from migration_kg.serve.results_io import (
     Term,
     display,
     serialize_solutions,

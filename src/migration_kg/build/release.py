@@ -7,7 +7,7 @@ nothing reads the clock.
 
 How, and fast (a million triples in well under a minute): :func:`assemble` turns each release
 graph once into sorted, distinct canonical N-Triples lines with blank nodes labelled from their
-surroundings (:mod:`migration_kg.rdfbytes`), and every artefact is written from those lines:
+surroundings (:mod:`migration_kg.build.rdfbytes`), and every artefact is written from those lines:
 
 * ``emk.nq`` is the lines with their graph, one block per graph in :data:`RELEASE_GRAPHS` order;
   ``emk.trig`` is pyoxigraph's TriG of the same quads in that order: one ``<g> {…}`` block each.
@@ -17,12 +17,12 @@ surroundings (:mod:`migration_kg.rdfbytes`), and every artefact is written from 
 * ``emk.jsonld`` stays *compact* JSON-LD with the published ``context.jsonld`` inline: readable
   keys (``"startDate": "2025-01-01"``) are what a web developer opens this file for.
   pyoxigraph's JSON-LD writer only writes expanded JSON-LD with full IRIs and ignores a term
-  context, so the document is compacted in :func:`migration_kg.rdfbytes.jsonld_document`:
+  context, so the document is compacted in :func:`migration_kg.build.rdfbytes.jsonld_document`:
   flattened, one node per line, in the order of ``emk.nt``.
 * ``manifest.json`` (key-sorted) gives every artefact's sha256 and size, and counts.
 
 The graphs in :class:`ReleaseContent` are read-only views over the source files' graphs
-(:class:`~migration_kg.rdfbytes.GraphUnion`), not copies: a copy of a million triples costs
+(:class:`~migration_kg.build.rdfbytes.GraphUnion`), not copies: a copy of a million triples costs
 seconds and gigabytes. Their blank nodes keep rdflib's labels; the artefacts' labels are the
 stable ones.
 """
@@ -42,13 +42,13 @@ from pathlib import Path
 from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import DCTERMS, OWL, PROV, RDF
 
-from migration_kg.collector import collector_paused
-from migration_kg.description import DescriptionInput, GraphStatistics, describe
-from migration_kg.errors import SourceError
-from migration_kg.formats import RdfFormat
-from migration_kg.framing import FRAMED_ARTEFACT, partner_country_documents
-from migration_kg.loading import LoadedSources, SourceFile, SourceKind
-from migration_kg.namespaces import (
+from migration_kg.build.collector import collector_paused
+from migration_kg.build.description import DescriptionInput, GraphStatistics, describe
+from migration_kg.core.errors import SourceError
+from migration_kg.core.formats import RdfFormat
+from migration_kg.build.framing import FRAMED_ARTEFACT, partner_country_documents
+from migration_kg.build.loading import LoadedSources, SourceFile, SourceKind
+from migration_kg.core.namespaces import (
     GRAPH_DATA,
     GRAPH_INFERRED,
     GRAPH_LINKS,
@@ -57,7 +57,7 @@ from migration_kg.namespaces import (
     ID,
     RELEASE_GRAPHS,
 )
-from migration_kg.rdfbytes import (
+from migration_kg.build.rdfbytes import (
     GraphUnion,
     Lines,
     canonical_lines,
@@ -71,7 +71,7 @@ from migration_kg.rdfbytes import (
     serialize_parsed,
     union_lines,
 )
-from migration_kg.validation import ValidationReport
+from migration_kg.build.validation import ValidationReport
 
 log = logging.getLogger(__name__)
 
@@ -164,7 +164,7 @@ def assemble(
     """Group the sources into the release graphs, their lines, and describe the build.
 
     The ``metadata`` graph holds the build's provenance and the DCAT-AP/VoID description (see
-    :mod:`migration_kg.description`); the artefacts that do not contain it are written here, so
+    :mod:`migration_kg.build.description`); the artefacts that do not contain it are written here, so
     that their size and checksum can be stated (the same bytes are written to dist/).
     """
     version = release_version(sources)

@@ -28,9 +28,9 @@ from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.namespace import OWL, RDF, XSD
 from rdflib.term import Identifier
 
-from migration_kg.config import BASE_IRI, Settings
-from migration_kg.errors import SourceError
-from migration_kg.namespaces import PREFIXES
+from migration_kg.core.settings import BASE_IRI, Settings
+from migration_kg.core.errors import SourceError
+from migration_kg.core.namespaces import PREFIXES
 
 log = logging.getLogger(__name__)
 

@@ -19,7 +19,7 @@ from rdflib.namespace import (
     XSD,
 )
 
-from migration_kg.config import BASE_IRI
+from migration_kg.core.settings import BASE_IRI
 
 EMK = Namespace(BASE_IRI + "ontology#")
 ID = Namespace(BASE_IRI + "id/")

@@ -22,10 +22,10 @@ from rdflib import Dataset, Graph, Literal, URIRef
 from rdflib.namespace import PROV, XSD
 from rdflib.term import Node
 
-from migration_kg.config import Settings
-from migration_kg.errors import SourceError
-from migration_kg.namespaces import EMK, GRAPH_DATA, GRAPH_LINKS
-from migration_kg.periods import PERIOD_BASE
+from migration_kg.build.periods import PERIOD_BASE
+from migration_kg.core.errors import SourceError
+from migration_kg.core.namespaces import EMK, GRAPH_DATA, GRAPH_LINKS
+from migration_kg.core.settings import Settings
 
 # Bookkeeping numbers that say nothing about the report's facts: counting them as "held" would
 # let small counts (1, 2, 3…) pass the audit by accident.

@@ -11,14 +11,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
-from migration_kg.errors import ConfigError
+from migration_kg.core.errors import ConfigError
 
 BASE_IRI = "https://w3id.org/eu-migration-kg/"
 
 
 def _project_root() -> Path:
     """The checkout's root: where ontology/ and data/ live (the package is installed editable)."""
-    return Path(__file__).resolve().parents[2]
+    return Path(__file__).resolve().parents[3]
 
 
 @dataclass(frozen=True)
