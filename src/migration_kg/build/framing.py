@@ -22,7 +22,6 @@ from rdflib.term import Node
 from migration_kg.core.namespaces import EMK, GRAPH_DATA, GRAPH_INFERRED, GRAPH_LINKS, SCHEMA
 from migration_kg.build.rdfbytes import GraphUnion
 
-FRAMED_ARTEFACT = "partner-countries.jsonld"
 
 CONTEXT: dict[str, object] = {
     "emk": str(EMK),
