@@ -30,6 +30,7 @@ from rdflib import BNode, Graph, Literal, Namespace, URIRef
 from rdflib.collection import Collection
 from rdflib.namespace import OWL, RDF, RDFS, SH, SKOS
 
+from migration_kg.build.declared_use import declared_use_shapes, is_declared_use_shape
 from migration_kg.build.periods import PERIOD_BASE, PeriodSlugError, parse_period
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -73,6 +74,8 @@ COMPONENTS = {
 TARGETS = (SH.targetClass, SH.targetSubjectsOf, SH.targetObjectsOf, SH.targetNode, SH.target)
 # The frame of the graph: not facts taken from a section, so no provenance is required.
 NO_PROVENANCE = {EMK.Period, EMK.ReportSeries, EMK.ReportEdition, EMK.ReportSection, EMK.Currency}
+# The fixture folder of the declared-use shapes generated from the ontology (one family).
+DECLARED_USE = "DeclaredUse"
 
 
 # --- loading -----------------------------------------------------------------------------------
@@ -80,9 +83,11 @@ NO_PROVENANCE = {EMK.Period, EMK.ReportSeries, EMK.ReportEdition, EMK.ReportSect
 
 @cache
 def shapes_graph() -> Graph:
+    """shapes/*.ttl and the declared-use shapes the build derives from the ontology."""
     graph = Graph()
     for path in sorted(SHAPES_DIR.glob("*.ttl")):
         graph.parse(path)
+    graph += declared_use_shapes(ontology_graph())
     return graph
 
 
@@ -261,6 +266,8 @@ def test_invalid_fixture(path: Path) -> None:
     expected = expectations(path, fixture)
     assert expected, f"{path} has no '# expect:' line"
     own = {EMKS[path.parent.name], *_node_shapes_using(EMKS[path.parent.name])}
+    if path.parent.name == DECLARED_USE:  # the generated shapes are one family
+        own |= {s for s in _named_shapes() if is_declared_use_shape(s)}
     assert any(shape in own for _, _, _, shape, _ in expected), (
         "no expectation for the folder's shape"
     )
@@ -328,11 +335,15 @@ def _constraint_components(shape: URIRef) -> set[URIRef]:
 def _shapes_needing_fixtures() -> dict[URIRef, set[URIRef]]:
     """Every constraint that can fire on data: property shapes of targeted node shapes, node-level
     constraints of targeted node shapes, and named SPARQL constraints. Shapes reached only via
-    sh:node (the scheme-membership shapes) are tested through the property shapes using them."""
+    sh:node (the scheme-membership shapes) are tested through the property shapes using them.
+    The declared-use shapes generated from the ontology are one family, tested together in
+    tests/shapes/DeclaredUse/ (see test_declared_use_fixtures_cover_the_generator)."""
     graph = shapes_graph()
     needed: dict[URIRef, set[URIRef]] = {}
     for node_shape in set(graph.subjects(RDF.type, SH.NodeShape)):
         if not any((node_shape, t, None) in graph for t in TARGETS):
+            continue
+        if is_declared_use_shape(node_shape):
             continue
         if components := _constraint_components(node_shape):
             needed[node_shape] = components
@@ -359,6 +370,28 @@ def test_every_constraint_has_fixture_pair() -> None:
         for component in sorted(components - covered):
             missing.append(f"{name}: no invalid fixture for {component.removeprefix(str(SH))}")
     assert missing == []
+
+
+def test_declared_use_fixtures_cover_the_generator() -> None:
+    """The generated shapes check classes (sh:class), unions (sh:or), datatypes and deprecated
+    properties (sh:maxCount 0): the DeclaredUse fixtures exercise each kind on subjects and
+    values, and every emk: property the data uses has its generated shape."""
+    folder = FIXTURES_DIR / DECLARED_USE
+    assert list(folder.glob("valid-*.ttl")), "no valid DeclaredUse fixture"
+    covered: set[tuple[URIRef, bool]] = set()
+    for path in folder.glob("invalid-*.ttl"):
+        for _, _, component, shape, _ in expectations(path, Graph().parse(path)):
+            if is_declared_use_shape(shape):
+                covered.add((component, str(shape).endswith("-value")))
+    wanted = {
+        (SH.ClassConstraintComponent, False), (SH.OrConstraintComponent, False),
+        (SH.ClassConstraintComponent, True), (SH.OrConstraintComponent, True),
+        (SH.DatatypeConstraintComponent, True), (SH.MaxCountConstraintComponent, True),
+    }  # fmt: skip
+    assert wanted - covered == set()
+    generated = {s for s in shapes_graph().objects(None, SH.targetSubjectsOf)}
+    used = {p for _, p, _ in real_data_graph() if str(p).startswith(str(EMK))}
+    assert used - generated == set()
 
 
 # --- coverage of the ontology and the data -----------------------------------------------------

@@ -32,6 +32,7 @@ from rdflib.plugins.sparql import processor as sparql_processor
 from rdflib.plugins.sparql.sparql import Query
 
 from migration_kg.build.collector import collector_paused
+from migration_kg.build.declared_use import declared_use_shapes
 from migration_kg.core.errors import ValidationFailed
 from migration_kg.build.loading import LoadedSources, SourceKind
 
@@ -168,6 +169,7 @@ def start_validation(
     shapes = sources.union(SourceKind.SHAPES)
     if not shapes_files or len(shapes) == 0:
         return ValidationJob(sources, 0, [], None)
+    shapes += declared_use_shapes(sources.union(SourceKind.ONTOLOGY))
     data = (
         data_graph
         if data_graph is not None
