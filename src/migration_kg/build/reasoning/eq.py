@@ -28,7 +28,9 @@ from migration_kg.build.reasoning.vocabulary import (
 from migration_kg.core.errors import ReasoningError
 
 
-def replace_equals(state: ClosureState, equals: dict[int, set[int]], s: int, p: int, o: int) -> None:
+def replace_equals(
+    state: ClosureState, equals: dict[int, set[int]], s: int, p: int, o: int
+) -> None:
     """eq-rep-s/p/o for a new triple: copy it onto everything its terms are the same as."""
     add = state.add
     for other in tuple(equals.get(s, ())):

@@ -1,4 +1,4 @@
-"""The inferred graph: the OWL RL closure of ontology + data + links, kept apart as an ``inferred`` graph.
+"""The inferred graph: the OWL RL closure of ontology + data + links, kept apart from them.
 
 Third step of the flow (validation → **reasoning** → release). Asserted and inferred triples are
 never mixed: the release puts what this module returns into ``…/graph/inferred``, so users can
