@@ -8,8 +8,8 @@ Two engines compute the closure (``Settings.reasoner``, ``--reasoner``): ``"rule
 :mod:`migration_kg.build.rules`: compiled rules run semi-naively, fast enough for millions of
 triples) and ``"owlrl"`` (the reference it is tested against: slow, but the library everyone
 knows). Both yield the same triples on this repository (see :mod:`migration_kg.build.rules` for
-the few places where they would differ). From ``closure - asserted`` this module drops what only states
-OWL RL's own bookkeeping, which would bloat the release without telling a user anything:
+the few places where they would differ). From ``closure - asserted`` this module drops what only
+states OWL RL's own bookkeeping, which would bloat the release without telling a user anything:
 
 * triples whose subject is a literal (``"5"^^xsd:integer a xsd:decimal``, ``"x" owl:sameAs "x"``);
 * reflexive ``owl:sameAs`` / ``owl:equivalentClass`` / ``owl:equivalentProperty`` /
