@@ -100,7 +100,8 @@ def test_resource_page_formats_amounts_dates_and_links(site: httpx.Client) -> No
     assert 'href="/id/country/tunisia"' in html
     assert "Source report sections" in html
     event = _page(site, "/id/event/2023-09-17-ten-point-plan-lampedusa-presentation")
-    assert '<time datetime="2023-09-17">17 September 2023</time>' in event
+    # A day is a period: the event links to the day period, named by its label.
+    assert '<a href="/id/period/2023-09-17">17 September 2023</a>' in event
 
 
 def test_home_page_counts_from_the_store(site: httpx.Client, real_engine: QueryEngine) -> None:

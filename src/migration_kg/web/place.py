@@ -50,7 +50,7 @@ class Commitment:
 class TimelineItem:
     value: Value
     when: str  # ISO date or period start, for sorting and <time>
-    exact: bool  # an emk:date: show the day; otherwise show the period's label
+    exact: bool  # a day period: show the day; otherwise show the period's label
     period: Value | None
     planned: bool
     meeting: bool
