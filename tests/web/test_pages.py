@@ -44,6 +44,7 @@ PAGES = [
     "/id/country/tunisia",
     "/ontology",
     "/search?q=frontex",
+    "/guide",
     "/queries",
     "/query",
     "/downloads",
@@ -102,6 +103,13 @@ def test_resource_page_formats_amounts_dates_and_links(site: httpx.Client) -> No
     event = _page(site, "/id/event/2023-09-17-ten-point-plan-lampedusa-presentation")
     # A day is a period: the event links to the day period, named by its label.
     assert '<a href="/id/period/2023-09-17">17 September 2023</a>' in event
+
+
+def test_the_guide_page_shows_the_querying_guide(site: httpx.Client) -> None:
+    html = _page(site, "/guide")
+    assert "<h1>Querying the EU Migration Knowledge Graph</h1>" in html
+    assert '<code class="language-sparql">' in html and 'emk:acronym &quot;Frontex&quot;' in html
+    assert 'href="/guide"' in _page(site, "/"), "the site's navigation links the guide"
 
 
 def test_home_page_counts_from_the_store(site: httpx.Client, real_engine: QueryEngine) -> None:

@@ -14,6 +14,22 @@ def _index(labels: dict[str, str]) -> SearchIndex:
     return SearchIndex.from_labels((iri, text, "label") for iri, text in labels.items())
 
 
+def test_an_acronym_matches_but_never_names_the_resource() -> None:
+    index = SearchIndex.from_labels(
+        [
+            ("f", "European Border and Coast Guard Agency", "label"),
+            ("f", "Frontex", "altLabel"),
+            ("f", "Frontex", "acronym"),
+            ("g", "Frontex liaison officer", "label"),
+        ]
+    )
+    hits = [(h.iri, h.label, h.tier, h.acronym) for h in index.search("FRONTEX")]
+    assert hits == [
+        ("f", "European Border and Coast Guard Agency", EXACT, "Frontex"),
+        ("g", "Frontex liaison officer", PREFIX, None),
+    ]
+
+
 @pytest.mark.parametrize(
     ("text", "folded"),
     [("Türkiye", "turkiye"), ("Côte d'Ivoire", "cote d'ivoire"), ("  ÉU  Frontex ", "eu frontex")],
@@ -57,6 +73,18 @@ def test_search_folds_accents_on_the_real_data(site: httpx.Client) -> None:
 def test_search_finds_alternative_labels(site: httpx.Client) -> None:
     results = site.get("/search", params={"q": "10-Point Plan"}).json()["results"]
     assert results[0]["iri"] == ID + "instrument/ten-point-plan-lampedusa"
+
+
+def test_search_finds_an_acronym_and_says_to_use_it(site: httpx.Client) -> None:
+    """Typing the acronym finds the resource first, and every hit names its preferred acronym."""
+    results = site.get("/search", params={"q": "frontex"}).json()["results"]
+    assert results[0]["iri"] == ID + "org/frontex"
+    assert results[0]["acronym"] == "Frontex"
+    assert results[0]["label"] == "European Border and Coast Guard Agency"
+    by_label = site.get("/search", params={"q": "European Border and Coast"}).json()["results"]
+    assert by_label[0]["acronym"] == "Frontex"
+    page = site.get("/search", params={"q": "UNHCR"}, headers={"Accept": "text/html"}).text
+    assert "<code>UNHCR</code>" in page and 'emk:acronym "Frontex"' in page
 
 
 def test_search_html_for_browsers(site: httpx.Client) -> None:

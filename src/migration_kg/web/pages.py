@@ -169,11 +169,26 @@ def search(request: Request, q: str = "") -> Response:
     body = {
         "query": q,
         "results": [
-            {"iri": h.iri, "label": h.label, "matched": h.matched, "url": linker.href(h.iri)}
+            {
+                "iri": h.iri,
+                "label": h.label,
+                "matched": h.matched,
+                "acronym": h.acronym,
+                "url": linker.href(h.iri),
+            }
             for h in hits
         ],
     }
     return JSONResponse(body, headers={"Vary": "Accept", **CORS_HEADERS})
+
+
+@router.api_route("/guide", methods=_GET)
+def guide(request: Request) -> Response:
+    """The querying guide (docs/querying.md): patterns, runnable examples, typing pitfalls."""
+    site, _ = _site(request)
+    if site.guide is None:
+        raise ResourceNotFound("no querying guide in this deployment (docs/querying.md)")
+    return site.html(request, "guide.html", guide=site.guide)
 
 
 @router.api_route("/queries", methods=_GET)

@@ -1,5 +1,8 @@
 """Labels and search: one pass over the release's labels, built once per app (``create_app``).
 
+Search matches labels, alternative labels and acronyms (``emk:acronym``, the preferred short
+name); each hit carries the resource's acronym so that the page can say what to use in a query.
+
 The release is immutable while served, so a plain in-memory index beats a query per keystroke:
 labels are folded once (NFKD, combining marks dropped, casefolded) so that "turkiye" finds
 "Türkiye" and "COTE" finds "Côte d'Ivoire". The same pass gives every page its display names
@@ -22,7 +25,8 @@ INTERNAL_TIMEOUT_S = 60.0
 _WORD = re.compile(r"[^\w]+")
 # Ranking tiers, best first: the whole label, its beginning, a word's beginning, anywhere.
 EXACT, PREFIX, WORD_PREFIX, SUBSTRING = range(4)
-_KIND_ORDER = {"label": 0, "prefLabel": 1, "altLabel": 2}
+# An acronym is the preferred short name (emk:acronym): it ranks before other alternative labels.
+_KIND_ORDER = {"label": 0, "prefLabel": 1, "acronym": 1, "altLabel": 2}
 
 
 def fold(text: str) -> str:
@@ -40,6 +44,7 @@ class Hit:
     label: str  # the resource's display label
     matched: str  # the label (maybe an alternative one) that matched the query
     tier: int
+    acronym: str | None = None  # the preferred short name (emk:acronym), to use in queries
 
 
 @dataclass(frozen=True)
@@ -67,9 +72,12 @@ class LabelMap:
 class SearchIndex:
     """Every label of the release, folded; ``search`` ranks exact > prefix > word > substring."""
 
-    def __init__(self, entries: list[_Entry], labels: LabelMap) -> None:
+    def __init__(
+        self, entries: list[_Entry], labels: LabelMap, acronyms: dict[str, str] | None = None
+    ) -> None:
         self._entries = entries
         self.labels = labels
+        self.acronyms = acronyms or {}
 
     @classmethod
     def from_engine(cls, engine: QueryEngine) -> SearchIndex:
@@ -83,16 +91,22 @@ class SearchIndex:
 
     @classmethod
     def from_labels(cls, rows: Iterable[tuple[str, str, str]]) -> SearchIndex:
-        """Index ``(iri, label, kind)`` rows; kind is ``label``, ``prefLabel`` or ``altLabel``."""
+        """Index ``(iri, label, kind)`` rows; kind is ``label``, ``prefLabel``, ``altLabel`` or
+        ``acronym`` (matched like a label; never a display label: the acronym is also an
+        alternative label)."""
         entries: list[_Entry] = []
         best: dict[str, tuple[int, str]] = {}
+        acronyms: dict[str, str] = {}
         for iri, label, kind in rows:
             rank = _KIND_ORDER.get(kind, 3)
             key = fold(label)
             entries.append(_Entry(iri, label, key, tuple(w for w in _WORD.split(key) if w), rank))
-            if iri not in best or (rank, label) < best[iri]:
+            if kind == "acronym":
+                acronyms[iri] = label
+            elif iri not in best or (rank, label) < best[iri]:
                 best[iri] = (rank, label)
-        return cls(entries, LabelMap({iri: label for iri, (_, label) in best.items()}))
+        labels = LabelMap({iri: label for iri, (_, label) in best.items()})
+        return cls(entries, labels, acronyms)
 
     def search(self, query: str, limit: int = 50) -> list[Hit]:
         """Ranked hits, one per resource (its best-matching label); shorter labels first."""
@@ -109,7 +123,7 @@ class SearchIndex:
                 found[entry.iri] = rank
         ordered = sorted(found.values())[:limit]
         return [
-            Hit(iri, self.labels.get(iri) or matched, matched, tier)
+            Hit(iri, self.labels.get(iri) or matched, matched, tier, self.acronyms.get(iri))
             for tier, _, _, matched, iri in ordered
         ]
 

@@ -15,6 +15,8 @@ from urllib.parse import urlsplit
 
 import pyoxigraph as ox
 from jinja2 import Environment
+from markdown_it import MarkdownIt
+from markupsafe import Markup
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
@@ -54,6 +56,7 @@ class Site:
     templates: Environment
     artefacts: tuple[Artefact, ...]
     etag: str
+    guide: Markup | None = None  # docs/querying.md as HTML; None without the checkout
 
     @classmethod
     def build(cls, settings: Settings, engine: QueryEngine, etag: str) -> Site:
@@ -76,6 +79,7 @@ class Site:
             make_environment(),
             artefacts,
             etag,
+            render_guide(settings.root / "docs" / "querying.md"),
         )
 
     def formatter(self, request: Request) -> TermFormatter:
@@ -111,6 +115,22 @@ class Site:
         if self.etag:
             headers["ETag"] = self.etag
         return HTMLResponse(body, status_code=status, headers=headers)
+
+
+def render_guide(path: Path) -> Markup | None:
+    """The querying guide as HTML (CommonMark with tables; raw HTML in the source is escaped).
+
+    Read from the checkout like the query catalogue: a server without it still serves the data.
+    """
+    if not path.is_file():
+        log.warning("no querying guide at %s", path)
+        return None
+    renderer = MarkdownIt("commonmark", {"html": False}).enable("table")
+    tokens = renderer.parse(path.read_text(encoding="utf-8"))
+    for token in tokens:
+        if token.type == "th_open":  # header cells name their column, as on every page
+            token.attrSet("scope", "col")
+    return Markup(renderer.renderer.render(tokens, renderer.options, {}))
 
 
 def rdf_response(triples: list[ox.Triple], fmt: RdfFormat, etag: str, location: str) -> Response:
