@@ -29,8 +29,8 @@ from rdflib import BNode, Graph, Literal, Namespace, URIRef
 from rdflib.collection import Collection
 from rdflib.namespace import OWL, RDF, RDFS, SH, SKOS
 
-from migration_kg.build.validation.declared_use import declared_use_shapes, is_declared_use_shape
 from migration_kg.build.periods import PERIOD_BASE, PeriodSlugError, parse_period
+from migration_kg.build.validation.declared_use import declared_use_shapes, is_declared_use_shape
 
 ROOT = Path(__file__).resolve().parent.parent
 SHAPES_DIR = ROOT / "shapes"

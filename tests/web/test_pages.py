@@ -108,7 +108,7 @@ def test_resource_page_formats_amounts_dates_and_links(site: httpx.Client) -> No
 def test_the_guide_page_shows_the_querying_guide(site: httpx.Client) -> None:
     html = _page(site, "/guide")
     assert "<h1>Querying the EU Migration Knowledge Graph</h1>" in html
-    assert '<code class="language-sparql">' in html and 'emk:acronym &quot;Frontex&quot;' in html
+    assert '<code class="language-sparql">' in html and "emk:acronym &quot;Frontex&quot;" in html
     assert 'href="/guide"' in _page(site, "/"), "the site's navigation links the guide"
 
 

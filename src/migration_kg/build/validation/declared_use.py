@@ -1,12 +1,13 @@
 """Declared-use shapes: one SHACL shape per ``emk:`` property, derived from the ontology.
 
-Part of validation (:mod:`.run` adds them to those of ``shapes/*.ttl`` before pySHACL runs). Why generated: the ontology is the one place that says what
-each property is for (``rdfs:domain``/``rdfs:range`` where one class fits every use,
-``schema:domainIncludes``/``schema:rangeIncludes`` where uses span classes, one of which must
-fit), and a sub-property inherits its super-properties' declarations; hand-written shapes would
-restate all that and drift. Why native SHACL rather than one generic SPARQL constraint over the
-declarations: pySHACL checks ``sh:class`` natively, while the same check as SPARQL took rdflib
-36 s on the repository's 9k triples.
+Part of validation: :mod:`.run` adds them to those of ``shapes/*.ttl`` before pySHACL runs.
+Why generated: the ontology is the one place that says what each property is for
+(``rdfs:domain``/``rdfs:range`` where one class fits every use, ``schema:domainIncludes``/
+``schema:rangeIncludes`` where uses span classes, one of which must fit), and a sub-property
+inherits its super-properties' declarations; hand-written shapes would restate all that and
+drift. Why native SHACL rather than one generic SPARQL constraint over the declarations:
+pySHACL checks ``sh:class`` natively, while the same check as SPARQL took rdflib 36 s on the
+repository's 9k triples.
 
 For a property ``emk:p`` the shape ``emks:DeclaredUse-p`` targets the subjects of ``emk:p``
 (``sh:class`` for each domain, ``sh:or`` of ``sh:class`` for each set of domain-includes) and its
@@ -63,7 +64,9 @@ def _curie(term: Node) -> str:
 
 def _supers(ontology: Graph, prop: URIRef) -> list[URIRef]:
     """``prop`` and its super-properties, nearest first (the declarations they carry apply)."""
-    return [p for p in ontology.transitive_objects(prop, RDFS.subPropertyOf) if isinstance(p, URIRef)]
+    return [
+        p for p in ontology.transitive_objects(prop, RDFS.subPropertyOf) if isinstance(p, URIRef)
+    ]
 
 
 def _declared(ontology: Graph, prop: URIRef, one: URIRef, includes: URIRef) -> list[list[URIRef]]:
@@ -71,10 +74,13 @@ def _declared(ontology: Graph, prop: URIRef, one: URIRef, includes: URIRef) -> l
     of a domain-includes or range-includes; duplicates dropped."""
     needs: list[list[URIRef]] = []
     for declaring in _supers(ontology, prop):
-        for cls in sorted(ontology.objects(declaring, one)):
-            if isinstance(cls, URIRef) and [cls] not in needs:
+        classes = sorted(c for c in ontology.objects(declaring, one) if isinstance(c, URIRef))
+        for cls in classes:
+            if [cls] not in needs:
                 needs.append([cls])
-        alternatives = sorted(c for c in ontology.objects(declaring, includes) if isinstance(c, URIRef))
+        alternatives = sorted(
+            c for c in ontology.objects(declaring, includes) if isinstance(c, URIRef)
+        )
         if alternatives and alternatives not in needs:
             needs.append(alternatives)
     return needs
@@ -181,7 +187,8 @@ def _add_use(shapes: Graph, ontology: Graph, prop: URIRef) -> None:
 def _add_deprecated(shapes: Graph, ontology: Graph, prop: URIRef) -> None:
     name = _curie(prop)
     local = name.removeprefix("emk:")
-    replacements = ", ".join(_curie(r) for r in sorted(ontology.objects(prop, DCTERMS_REPLACED_BY)))
+    replaced_by = sorted(str(r) for r in ontology.objects(prop, DCTERMS_REPLACED_BY))
+    replacements = ", ".join(_curie(URIRef(r)) for r in replaced_by)
     node, value = EMKS[PREFIX + local], EMKS[PREFIX + local + "-value"]
     shapes.add((node, RDF.type, SH.NodeShape))
     shapes.add((node, RDFS.label, Literal(f"declared use of {name}", lang="en")))
