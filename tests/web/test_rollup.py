@@ -35,7 +35,7 @@ NORTH_AFRICA = ID + "region/north-africa"
 WMA = ID + "route/western-mediterranean-atlantic"
 ROLES = {"departureCountry": "departure country", "transitCountry": "transit country"}
 ROLES |= {"destinationCountry": "destination country"}
-MEMBERS = {
+MEMBERS: dict[str, dict[str, str | None]] = {
     CENTRAL: {"libya": "departureCountry", "tunisia": "departureCountry", "niger": "transitCountry"}
     | {"italy": "destinationCountry", "malta": "destinationCountry"},
     ID + "route/atlantic": {"senegal": "departureCountry", "mauritania": "departureCountry"}
