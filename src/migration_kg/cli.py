@@ -229,7 +229,10 @@ def periods_command() -> None:
 
 @app.command("audit")
 def audit_command(
-    source: Annotated[Path, typer.Option(help="The report's text, as extracted from the PDF.")],
+    source: Annotated[
+        Path | None,
+        typer.Option(help="The report's text, as extracted [default: source in audit.toml]."),
+    ] = None,
     edition: Annotated[str, typer.Option(help="Edition folder under data/.")] = "2025-03",
 ) -> None:
     """Check that every number, amount, percentage and date of the report is in the graph.
