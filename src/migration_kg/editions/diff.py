@@ -97,14 +97,23 @@ Graphs = Mapping[str, set[TermTriple]]
 
 @dataclass(frozen=True)
 class Change:
-    """One resource changed in one graph: its triples added and removed (N-Triples lines)."""
+    """One resource changed in one graph, with its triples added and removed."""
 
     resource: str
     graph: str
     change: str  # added | removed | changed
     kind: str
-    added: tuple[str, ...]
-    removed: tuple[str, ...]
+    plus: tuple[Triple, ...]  # sorted N-Triples tokens
+    minus: tuple[Triple, ...]
+
+    @property
+    def added(self) -> tuple[str, ...]:
+        """The triples added, as N-Triples lines."""
+        return tuple(f"{s} {p} {o} ." for s, p, o in self.plus)
+
+    @property
+    def removed(self) -> tuple[str, ...]:
+        return tuple(f"{s} {p} {o} ." for s, p, o in self.minus)
 
     @property
     def derived(self) -> bool:
@@ -113,7 +122,13 @@ class Change:
     def mentions(self, iri: str) -> bool:
         """Whether the resource is ``iri`` or one of its changed triples names it."""
         token = f"<{iri}>"
-        return self.resource == iri or any(token in line for line in self.added + self.removed)
+        return self.resource == iri or any(token in t for t in self.plus + self.minus)
+
+    def values(self, predicate: str, *, added: bool = True) -> tuple[str, ...]:
+        """The objects (N-Triples tokens) of the resource's own added or removed triples."""
+        own, wanted = f"<{self.resource}>", f"<{predicate}>"
+        side = self.plus if added else self.minus
+        return tuple(o for s, p, o in side if s == own and p == wanted)
 
 
 @dataclass(frozen=True)
@@ -160,7 +175,7 @@ def diff_releases(old: ReleaseDir, new: ReleaseDir) -> ReleaseDiff:
             added, removed = now - was, was - now
             kind = _kind(graph, change, types.family(resource), added, removed)
             changes.append(
-                Change(resource, graph, change, kind, _lines(added), _lines(removed))
+                Change(resource, graph, change, kind, tuple(sorted(added)), tuple(sorted(removed)))
             )
     changes.sort(key=lambda c: (_GRAPH_ORDER[c.graph], _KIND_ORDER[c.kind], c.resource))
     return ReleaseDiff(old.version, new.version, tuple(changes), _labels(after, before))
@@ -208,10 +223,6 @@ def _by_resource(triples: set[TermTriple]) -> dict[str, set[Triple]]:
     for s, p, o in triples:
         described[owner(s)].add((token(s), str(p), token(o)))
     return described
-
-
-def _lines(triples: set[Triple]) -> tuple[str, ...]:
-    return tuple(sorted(f"{s} {p} {o} ." for s, p, o in triples))
 
 
 def _predicates(triples: set[Triple]) -> set[str]:

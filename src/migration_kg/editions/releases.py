@@ -29,6 +29,8 @@ from migration_kg.core.errors import MigrationKGError, SourceError
 
 MANIFEST = "manifest.json"
 QUADS = "emk.nq"
+TURTLE = "emk.ttl"
+_PREFIX = re.compile(r"^@prefix (?P<name>[\w-]*): <(?P<iri>[^>]*)> \.$")
 _VERSION = re.compile(r"^(?P<ontology>[0-9]+(?:\.[0-9]+)*)(?:\+(?P<edition>[0-9]{4}-[0-9]{2}))?$")
 
 
@@ -92,6 +94,19 @@ class ReleaseDir:
         listed = self.manifest.get("artefacts", {})
         names = {name for name in listed if isinstance(name, str)} | {MANIFEST}
         return tuple(sorted(n for n in names if "/" not in n and (self.path / n).is_file()))
+
+    def prefixes(self) -> dict[str, str]:
+        """The prefixes the release's Turtle declares (the sources' own), for short names."""
+        found: dict[str, str] = {}
+        path = self.path / TURTLE
+        if path.is_file():
+            with path.open(encoding="utf-8") as lines:
+                for line in lines:
+                    match = _PREFIX.match(line)
+                    if match is None:
+                        break
+                    found[match["name"]] = match["iri"]
+        return found
 
     def quads(self) -> Iterator[ox.Quad]:
         """Every quad of the release (its N-Quads artefact).

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal, InvalidOperation
 
@@ -67,6 +67,7 @@ class ReportValue:
     text: str
     kind: str
     normal: str
+    column: int = field(default=0, compare=False)  # where the match starts in its line
 
 
 def _number(text: str) -> Decimal:
@@ -139,4 +140,4 @@ def extract_values(text: str, edition_year: int) -> Iterator[ReportValue]:
                 kind, normal = normalise(match, edition_year)
             except (InvalidOperation, ValueError):
                 kind, normal = "unreadable", match.group(0)
-            yield ReportValue(number, match.group(0).strip(), kind, normal)
+            yield ReportValue(number, match.group(0).strip(), kind, normal, match.start())
