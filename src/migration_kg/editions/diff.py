@@ -139,6 +139,7 @@ class ReleaseDiff:
     new: str
     changes: tuple[Change, ...]
     labels: Mapping[str, str]  # IRI → rdfs:label (new release first), for people
+    related: Mapping[str, frozenset[str]]  # changed resource → the IRIs it links to (either release)
 
     @property
     def content(self) -> tuple[Change, ...]:
@@ -149,8 +150,13 @@ class ReleaseDiff:
         return tuple(c for c in self.changes if c.derived)
 
     def concerning(self, iri: str) -> tuple[Change, ...]:
-        """The content changes about ``iri`` or naming it (for a country or route page)."""
-        return tuple(c for c in self.content if c.mentions(iri))
+        """The content changes about ``iri``: of it, naming it, or of a resource linking to it
+        (a partnership whose partner it is changes status: the country page shows it)."""
+        return tuple(
+            c
+            for c in self.content
+            if c.mentions(iri) or iri in self.related.get(c.resource, frozenset())
+        )
 
 
 def diff_releases(old: ReleaseDir, new: ReleaseDir) -> ReleaseDiff:
@@ -164,6 +170,7 @@ def diff_releases(old: ReleaseDir, new: ReleaseDir) -> ReleaseDiff:
     before, after = _graphs(old.quads()), _graphs(new.quads())
     types = _Types(before, after)
     changes: list[Change] = []
+    related: dict[str, set[str]] = defaultdict(set)
     for graph in CONTENT_GRAPHS + DERIVED_GRAPHS:
         old_res = _by_resource(before.get(graph, set()))
         new_res = _by_resource(after.get(graph, set()))
@@ -172,13 +179,16 @@ def diff_releases(old: ReleaseDir, new: ReleaseDir) -> ReleaseDiff:
             if was == now:
                 continue
             change = "added" if not was else "removed" if not now else "changed"
+            if graph in CONTENT_GRAPHS:
+                related[resource] |= {o[1:-1] for _, _, o in was | now if o.startswith("<")}
             added, removed = now - was, was - now
             kind = _kind(graph, change, types.family(resource), added, removed)
             changes.append(
                 Change(resource, graph, change, kind, tuple(sorted(added)), tuple(sorted(removed)))
             )
     changes.sort(key=lambda c: (_GRAPH_ORDER[c.graph], _KIND_ORDER[c.kind], c.resource))
-    return ReleaseDiff(old.version, new.version, tuple(changes), _labels(after, before))
+    links = {resource: frozenset(iris) for resource, iris in related.items()}
+    return ReleaseDiff(old.version, new.version, tuple(changes), _labels(after, before), links)
 
 
 def _graphs(quads: Iterable[ox.Quad]) -> dict[str, set[TermTriple]]:

@@ -24,6 +24,7 @@ from collections.abc import Mapping, Sequence
 import pyoxigraph as ox
 
 from migration_kg.core.namespaces import GRAPH, ID, PREFIXES
+from migration_kg.core.settings import BASE_IRI
 from migration_kg.editions.diff import Change, ReleaseDiff, Triple
 
 CS = "http://purl.org/vocab/changeset/schema#"
@@ -138,12 +139,12 @@ def _change_lines(
     where = "" if graph == "data" else f" [{graph}]"
     lines = [f"- **{head}**{where}" if markdown else f"  {head}{where}"]
     for sign, side in (("+", change.plus), ("−", change.minus)):
-        for statement in _statements(change.resource, side, short):
+        for statement in statements(change.resource, side, short):
             lines.append(f"  - {sign} `{statement}`" if markdown else f"      {sign} {statement}")
     return lines
 
 
-def _statements(resource: str, triples: Sequence[Triple], short: Shortener) -> list[str]:
+def statements(resource: str, triples: Sequence[Triple], short: Shortener) -> list[str]:
     """The resource's own triples as "predicate object", blank nodes written inline."""
     by_subject: dict[str, list[tuple[str, str]]] = defaultdict(list)
     for s, p, o in triples:
@@ -183,7 +184,7 @@ def _derived_lines(changes: Sequence[Change], short: Shortener, markdown: bool) 
 
 def render_turtle(diff: ReleaseDiff, prefixes: Mapping[str, str]) -> bytes:
     """The diff as change sets (Talis changeset vocabulary) in Turtle."""
-    changes_iri = f"{ID}changes/{diff.old}--{diff.new}"
+    changes_iri = changes_page_iri(diff.old, diff.new)
     root = ox.NamedNode(changes_iri)
     triples = [
         ox.Triple(root, _n(f"{_RDF}type"), _n(f"{_PROV}Entity")),
@@ -192,7 +193,7 @@ def render_turtle(diff: ReleaseDiff, prefixes: Mapping[str, str]) -> bytes:
         ox.Triple(root, _n(f"{_PROV}wasDerivedFrom"), _n(f"{ID}release/{diff.new}")),
     ]
     for index, change in enumerate(diff.changes, start=1):
-        node = ox.NamedNode(f"{changes_iri}/{index}")
+        node = ox.NamedNode(f"{changes_iri}#change-{index}")
         triples += [
             ox.Triple(root, _n(f"{_DCTERMS}hasPart"), node),
             ox.Triple(node, _n(f"{_RDF}type"), _n(f"{CS}ChangeSet")),
@@ -202,7 +203,7 @@ def render_turtle(diff: ReleaseDiff, prefixes: Mapping[str, str]) -> bytes:
         ]
         for role, side in (("addition", change.added), ("removal", change.removed)):
             for number, line in enumerate(side, start=1):
-                statement = ox.NamedNode(f"{changes_iri}/{index}/{role}/{number}")
+                statement = ox.NamedNode(f"{changes_iri}#change-{index}-{role}-{number}")
                 parsed = next(iter(ox.parse(line.encode(), format=ox.RdfFormat.N_TRIPLES)))
                 triples += [
                     ox.Triple(node, _n(f"{CS}{role}"), statement),
@@ -214,6 +215,11 @@ def render_turtle(diff: ReleaseDiff, prefixes: Mapping[str, str]) -> bytes:
     names = {"cs": CS, "graph": str(GRAPH), **{k: str(v) for k, v in PREFIXES.items()}}
     names |= dict(prefixes)
     return ox.serialize(triples, format=ox.RdfFormat.TURTLE, prefixes=names) or b""
+
+
+def changes_page_iri(old: str, new: str) -> str:
+    """The IRI of the change set between two releases: the "What changed" page that serves it."""
+    return f"{BASE_IRI}changes/{old}/{new}"
 
 
 def _n(iri: str) -> ox.NamedNode:
