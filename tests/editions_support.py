@@ -17,10 +17,11 @@ from __future__ import annotations
 
 import re
 import shutil
+from dataclasses import dataclass
 from pathlib import Path
 
 from kg_helpers import REPO
-
+from migration_kg.build.pipeline import BuildResult
 from migration_kg.core.settings import Settings
 from migration_kg.editions.scaffold import scaffold_edition
 
@@ -29,7 +30,7 @@ NEW = "2025-06"
 SEC = f"{ID}report/migration-state-of-play/{NEW}/section/"
 
 TEXT = """\
-EUROPEAN COUNCIL – MIGRATION STATE OF PLAY (TEST EDITION)
+EUROPEAN COUNCIL - MIGRATION STATE OF PLAY (TEST EDITION)
 
 European Commission, June 2025
 
@@ -65,13 +66,14 @@ route:central-mediterranean prov:wasDerivedFrom sec:central-mediterranean .
 
 funding:test-tunisia-border-management-2025-06 a emk:FundingCommitment ;
     rdfs:label "EUR 20 million for border management in Tunisia (test)"@en ;
-    emk:amount [ a schema:MonetaryAmount ; schema:value "20000000"^^xsd:decimal ; schema:currency "EUR" ; emk:currency currency:EUR ] ;
+    emk:amount [ a schema:MonetaryAmount ; schema:value "20000000"^^xsd:decimal ;
+        schema:currency "EUR" ; emk:currency currency:EUR ] ;
     emk:beneficiary country:tunisia ;
     emk:purpose "border management"@en ;
     prov:wasDerivedFrom sec:tunisia .
 
 event:2025-05-13-test-eu-tunisia-subcommittee-migration a emk:Meeting ;
-    rdfs:label "EU-Tunisia Subcommittee on Migration, Employment and Social Affairs, 13 May 2025 (test)"@en ;
+    rdfs:label "EU-Tunisia Subcommittee on Migration, 13 May 2025 (test)"@en ;
     emk:date "2025-05-13"^^xsd:date ;
     emk:participant country:tunisia ;
     prov:wasDerivedFrom sec:tunisia .
@@ -102,6 +104,19 @@ RESOURCES = {
     "status changed": [f"{ID}cooperation/talent-partnership-tunisia"],
     "new source": [f"{ID}country/tunisia", f"{ID}route/central-mediterranean"],
 }
+
+
+@dataclass(frozen=True)
+class SecondEdition:
+    """The real repository's release (``old``) and a copy with the test edition, built."""
+
+    old: Path  # the release directory of the real repository
+    settings: Settings
+    result: BuildResult
+
+    @property
+    def new(self) -> Path:
+        return self.settings.dist
 
 
 def copy_repository(root: Path) -> Settings:

@@ -21,7 +21,8 @@ from migration_kg.build.periods import write_periods
 from migration_kg.build.pipeline import BuildResult, build, check
 from migration_kg.build.reasoning import REASONERS
 from migration_kg.build.release import ARTEFACT_STEM, MANIFEST
-from migration_kg.cli_editions import register, reporting as _reporting
+from migration_kg.cli_editions import register
+from migration_kg.cli_editions import reporting as _reporting
 from migration_kg.core.errors import SourceError
 from migration_kg.core.formats import RdfFormat, ResultFormat
 from migration_kg.core.namespaces import GRAPH, PREFIXES

@@ -38,6 +38,7 @@ CONTENT_GRAPHS = (str(GRAPH_ONTOLOGY), str(GRAPH_DATA), str(GRAPH_LINKS))
 DERIVED_GRAPHS = (str(GRAPH_INFERRED), str(GRAPH_METADATA))
 _RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
 _SUBCLASS = "http://www.w3.org/2000/01/rdf-schema#subClassOf"
+_LABEL = "http://www.w3.org/2000/01/rdf-schema#label"
 _DERIVED_FROM = "http://www.w3.org/ns/prov#wasDerivedFrom"
 _REVISION_OF = "http://www.w3.org/ns/prov#wasRevisionOf"
 _STATUS = str(EMK.status)
@@ -139,7 +140,9 @@ class ReleaseDiff:
     new: str
     changes: tuple[Change, ...]
     labels: Mapping[str, str]  # IRI → rdfs:label (new release first), for people
-    related: Mapping[str, frozenset[str]]  # changed resource → the IRIs it links to (either release)
+    related: Mapping[
+        str, frozenset[str]
+    ]  # changed resource → the IRIs it links to (either release)
 
     @property
     def content(self) -> tuple[Change, ...]:
@@ -271,12 +274,12 @@ class _Types:
         self._supers: dict[str, set[str]] = defaultdict(set)
         for graphs in releases:
             for s, p, o in graphs.get(str(GRAPH_ONTOLOGY), set()):
-                if p.value == _SUBCLASS and isinstance(o, ox.NamedNode):
-                    self._supers[s.value].add(o.value)
+                if _iri(p) == _SUBCLASS and (_iri(s) and _iri(o)):
+                    self._supers[str(_iri(s))].add(str(_iri(o)))
             for name in CONTENT_GRAPHS:
                 for s, p, o in graphs.get(name, set()):
-                    if p.value == _RDF_TYPE and isinstance(s, ox.NamedNode):
-                        self._types[s.value].add(o.value)
+                    if _iri(p) == _RDF_TYPE and (_iri(s) and _iri(o)):
+                        self._types[str(_iri(s))].add(str(_iri(o)))
 
     def family(self, resource: str) -> str:
         classes = self._closure(self._types.get(resource, set()))
@@ -292,13 +295,15 @@ class _Types:
         return seen
 
 
+def _iri(term: Term) -> str | None:
+    return term.value if isinstance(term, ox.NamedNode) else None
+
+
 def _labels(*releases: Graphs) -> dict[str, str]:
     labels: dict[str, str] = {}
     for graphs in releases:
         for name in CONTENT_GRAPHS:
             for s, p, o in sorted(graphs.get(name, set()), key=str):
-                if p.value == "http://www.w3.org/2000/01/rdf-schema#label" and isinstance(
-                    s, ox.NamedNode
-                ):
+                if _iri(p) == _LABEL and isinstance(s, ox.NamedNode):
                     labels.setdefault(s.value, o.value if isinstance(o, ox.Literal) else str(o))
     return labels

@@ -2,7 +2,7 @@
 
 * **text / markdown**: content changes grouped by kind (revised figures, commitments, events,
   next steps, status changes…), each resource with its label and the values added (+) and
-  removed (−), blank nodes (amounts) written inline; derived graphs summarised apart.
+  removed (minus sign), blank nodes (amounts) written inline; derived graphs summarised apart.
 * **json**: ``{"old", "new", "changes": [{"resource", "graph", "change", "kind", "added",
   "removed"}]}``, triples as N-Triples lines, content changes first.
 * **turtle**: the change history as linked data with the Talis changeset vocabulary
@@ -28,6 +28,7 @@ from migration_kg.core.settings import BASE_IRI
 from migration_kg.editions.diff import Change, ReleaseDiff, Triple
 
 CS = "http://purl.org/vocab/changeset/schema#"
+MINUS = "\u2212"  # the sign before a removed value
 _RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
 _PROV = "http://www.w3.org/ns/prov#"
 _DCTERMS = "http://purl.org/dc/terms/"
@@ -65,7 +66,8 @@ class Shortener:
     """IRIs as prefixed names where a known prefix fits, literals as a reader writes them."""
 
     def __init__(self, prefixes: Mapping[str, str]) -> None:
-        known = {name: str(ns) for name, ns in PREFIXES.items()} | dict(prefixes)
+        known = {name: str(ns) for name, ns in PREFIXES.items()} | {"graph": str(GRAPH)}
+        known |= dict(prefixes)
         self._prefixes = sorted(known.items(), key=lambda item: -len(item[1]))
 
     def iri(self, iri: str) -> str:
@@ -111,8 +113,11 @@ def render_json(diff: ReleaseDiff) -> str:
 def render_text(diff: ReleaseDiff, prefixes: Mapping[str, str], *, markdown: bool = False) -> str:
     """Plain text (or Markdown): content changes by kind, then a summary of derived graphs."""
     short = Shortener(prefixes)
-    out = [f"# What changed from {diff.old} to {diff.new}" if markdown else
-           f"What changed from {diff.old} to {diff.new}"]
+    out = [
+        f"# What changed from {diff.old} to {diff.new}"
+        if markdown
+        else f"What changed from {diff.old} to {diff.new}"
+    ]
     content = diff.content
     out.append("")
     out.append(f"{len(content)} resources changed in the content graphs (ontology, data, links).")
@@ -120,11 +125,18 @@ def render_text(diff: ReleaseDiff, prefixes: Mapping[str, str], *, markdown: boo
     for change in content:
         groups[change.kind].append(change)
     for kind, changes in groups.items():
-        out += ["", f"## {title_of(kind)} ({len(changes)})" if markdown else
-                f"{title_of(kind)} ({len(changes)})"]
+        out += [
+            "",
+            f"## {title_of(kind)} ({len(changes)})"
+            if markdown
+            else f"{title_of(kind)} ({len(changes)})",
+        ]
         for change in changes:
             out += _change_lines(change, diff.labels, short, markdown)
-    out += ["", "## Derived graphs" if markdown else "Derived graphs (not statements of the report)"]
+    out += [
+        "",
+        "## Derived graphs" if markdown else "Derived graphs (not statements of the report)",
+    ]
     out += _derived_lines(diff.derived, short, markdown)
     return "\n".join(out) + "\n"
 
@@ -138,7 +150,7 @@ def _change_lines(
     graph = change.graph.rsplit("/", 1)[-1]
     where = "" if graph == "data" else f" [{graph}]"
     lines = [f"- **{head}**{where}" if markdown else f"  {head}{where}"]
-    for sign, side in (("+", change.plus), ("−", change.minus)):
+    for sign, side in (("+", change.plus), (MINUS, change.minus)):
         for statement in statements(change.resource, side, short):
             lines.append(f"  - {sign} `{statement}`" if markdown else f"      {sign} {statement}")
     return lines
@@ -174,12 +186,12 @@ def _derived_lines(changes: Sequence[Change], short: Shortener, markdown: bool) 
         entry[1] += len(change.plus)
         entry[2] += len(change.minus)
     if not totals:
-        return ["No change." if not markdown else "No change."]
+        return ["No change."]
     if markdown:
         rows = ["| graph | resources | triples added | triples removed |", "|---|---|---|---|"]
         rows += [f"| `{g}` | {n} | {a} | {r} |" for g, (n, a, r) in totals.items()]
         return rows
-    return [f"  {g}: {n} resources, +{a} −{r} triples" for g, (n, a, r) in totals.items()]
+    return [f"  {g}: {n} resources, +{a} {MINUS}{r} triples" for g, (n, a, r) in totals.items()]
 
 
 def render_turtle(diff: ReleaseDiff, prefixes: Mapping[str, str]) -> bytes:
@@ -188,7 +200,11 @@ def render_turtle(diff: ReleaseDiff, prefixes: Mapping[str, str]) -> bytes:
     root = ox.NamedNode(changes_iri)
     triples = [
         ox.Triple(root, _n(f"{_RDF}type"), _n(f"{_PROV}Entity")),
-        ox.Triple(root, _n(f"{_RDFS}label"), ox.Literal(f"Changes from {diff.old} to {diff.new}", language="en")),
+        ox.Triple(
+            root,
+            _n(f"{_RDFS}label"),
+            ox.Literal(f"Changes from {diff.old} to {diff.new}", language="en"),
+        ),
         ox.Triple(root, _n(f"{_PROV}wasDerivedFrom"), _n(f"{ID}release/{diff.old}")),
         ox.Triple(root, _n(f"{_PROV}wasDerivedFrom"), _n(f"{ID}release/{diff.new}")),
     ]

@@ -1,4 +1,4 @@
-"""``migration-kg draft --edition YYYY-MM``: candidate facts of an edition, for the encoder to review.
+"""``migration-kg draft --edition YYYY-MM``: an edition's candidate facts, for review.
 
 Why: encoding an edition starts with finding every figure and date in ~400 lines of damaged
 table text and looking up who and what each one is about. The draft does that mechanical part:
@@ -33,6 +33,7 @@ from migration_kg.editions.values import ReportValue, extract_values
 # Where a sentence of the report ends: a full stop, semicolon or colon before a space, a bullet,
 # or a table cell boundary (the extraction flattens the report's tables into "|" cells).
 _BOUNDARY = re.compile(r"(?<=[.;:!?])\s+(?=[A-Z0-9•>➢≻])|\s*\|\s*|\s+[•➢≻]\s+")
+_MARKERS = " •➢≻>|"  # bullets and cell bars around a sentence
 _CONTEXT_CHARS = 200
 _PREFIX = re.compile(r"^@prefix (?P<name>[\w-]*): <(?P<iri>[^>]*)> \.$", re.M)
 COLUMNS = ("section", "title", "line", "kind", "text", "value", "entities", "context")
@@ -95,7 +96,9 @@ def read_inputs(settings: Settings, edition: str, source: Path | None = None) ->
         outline = read_outline(outline_file, text)
     else:
         outline = Outline(
-            tuple(Heading((n,), slug, line, slug) for n, (slug, line) in enumerate(config.sections, 1))
+            tuple(
+                Heading((n,), slug, line, slug) for n, (slug, line) in enumerate(config.sections, 1)
+            )
         )
     loaded = load_sources(settings)
     graph = loaded.union(SourceKind.ONTOLOGY, SourceKind.DATA, SourceKind.LINKS)
@@ -135,9 +138,9 @@ def sentence_at(line: str, column: int) -> str:
     start = 0
     for boundary in _BOUNDARY.finditer(line):
         if boundary.start() > column:
-            return line[start : boundary.start()].strip()
+            return line[start : boundary.start()].strip(_MARKERS)
         start = boundary.end()
-    return line[start:].strip()
+    return line[start:].strip(_MARKERS)
 
 
 def render_worksheet(draft: Draft) -> str:
@@ -155,7 +158,9 @@ def render_worksheet(draft: Draft) -> str:
     writer.writerow(COLUMNS)
     for c in draft.candidates:
         entities = "; ".join(f"{name(m.iri)} ({m.name})" for m in c.entities)
-        context = c.sentence if len(c.sentence) <= _CONTEXT_CHARS else c.sentence[:_CONTEXT_CHARS] + "…"
+        context = (
+            c.sentence if len(c.sentence) <= _CONTEXT_CHARS else c.sentence[:_CONTEXT_CHARS] + "…"
+        )
         writer.writerow(
             (c.section.notation, c.section.title, c.value.line, c.value.kind, c.value.text,
              c.value.normal, entities, context)
@@ -172,4 +177,6 @@ def check_output(settings: Settings, output: Path) -> None:
     data = settings.data_dir.resolve()
     target = output.resolve()
     if target == data or data in target.parents:
-        raise EditionError(f"{output}: the draft is a worksheet for review, never written into data/")
+        raise EditionError(
+            f"{output}: the draft is a worksheet for review, never written into data/"
+        )

@@ -161,7 +161,7 @@ def _top_slug(graph: Graph, section: Node) -> str:
 
 
 def _linked(graph: Graph, holders: set[Node], entity: URIRef) -> bool:
-    """Whether a resource stating the value is the entity or links to it (one hop, or via a blank node)."""
+    """Whether a resource stating the value is the entity or links to it (or via a blank node)."""
     for holder in holders:
         if holder == entity or (holder, None, entity) in graph or (entity, None, holder) in graph:
             return True

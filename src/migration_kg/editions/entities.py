@@ -56,9 +56,13 @@ class EntityIndex:
                     if key and not key.isdigit():
                         self._names[key].add((str(resource), family, str(name)))
         ordered = sorted(self._names, key=lambda k: (-len(k), k))
-        self._pattern = re.compile(
-            r"(?<![0-9a-z])(" + "|".join(re.escape(k) for k in ordered) + r")(?![0-9a-z])"
-        ) if ordered else None
+        self._pattern = (
+            re.compile(
+                r"(?<![0-9a-z])(" + "|".join(re.escape(k) for k in ordered) + r")(?![0-9a-z])"
+            )
+            if ordered
+            else None
+        )
 
     def __len__(self) -> int:
         return len({iri for entries in self._names.values() for iri, _, _ in entries})

@@ -167,7 +167,9 @@ def read_outline(path: Path, text: str) -> Outline:
     return Outline(tuple(headings))
 
 
-def _anchor(title: str, given: str | None, lines: Sequence[str], start: int, path: Path, at: int) -> int:
+def _anchor(
+    title: str, given: str | None, lines: Sequence[str], start: int, path: Path, at: int
+) -> int:
     if given is not None:
         line = int(given)
         if not start <= line <= len(lines):

@@ -54,7 +54,7 @@ SOURCE_FILE = "source.txt"
 REPORT_FILE = "00-report.ttl"
 PREFIXES_FILE = "prefixes.ttl"
 SERIES_LABEL = "European Council - Migration State of Play"
-SERIES_TITLE = "European Council – Migration State of Play"
+SERIES_TITLE = "European Council \u2013 Migration State of Play"  # en dash, as the report
 _EDITION_PREFIXES = {
     "sec": "https://w3id.org/eu-migration-kg/id/report/migration-state-of-play/{}/section/",
     "plan": "https://w3id.org/eu-migration-kg/id/planned-action/{}/",
@@ -135,7 +135,7 @@ def _existing_data(settings: Settings) -> Graph:
 def _known_slugs(data: Graph) -> dict[str, str]:
     """Normalised section title → slug, from the sections of the editions already encoded."""
     known: dict[str, str] = {}
-    for section in sorted(data.subjects(RDF.type, EMK.ReportSection)):
+    for section in sorted(data.subjects(RDF.type, EMK.ReportSection), key=str):
         title = data.value(section, DCTERMS.title)
         if title is not None:
             known.setdefault(normalise_text(str(title)), str(section).rsplit("/", 1)[-1])
@@ -193,7 +193,8 @@ def report_turtle(edition: str, outline: Outline, *, with_series: bool) -> str:
     parts = [f"# The {when} edition of the report and its sections (written by `edition new`).\n"]
     if with_series:
         parts.append(
-            f'report:migration-state-of-play a emk:ReportSeries ;\n    rdfs:label "{SERIES_LABEL}"@en ;\n'
+            "report:migration-state-of-play a emk:ReportSeries ;\n"
+            f'    rdfs:label "{SERIES_LABEL}"@en ;\n'
             "    dcterms:publisher eorg:european-commission .\n"
         )
     parts.append(
@@ -248,7 +249,7 @@ def audit_toml(edition: str, outline: Outline) -> str:
     year = edition.split("-")[0]
     rows = [
         f"# Coverage audit settings for the {edition} edition (written by `edition new`).",
-        "# Dates without a year belong to this year: the report writes the year of every other date.",
+        "# Dates without a year belong to this year (the report writes the year of any other).",
         f"edition_year = {year}",
         f'source = "{SOURCE_FILE}"',
         "",

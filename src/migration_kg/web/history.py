@@ -39,6 +39,7 @@ from migration_kg.editions.releases import MANIFEST, ReleaseDir, archived
 from migration_kg.web.errors import CORS_HEADERS, ResourceNotFound
 from migration_kg.web.negotiation import prefers_html
 from migration_kg.web.rendering import Linker
+from migration_kg.web.site import Site
 
 log = logging.getLogger(__name__)
 router = APIRouter()
@@ -148,7 +149,7 @@ def _history(request: Request) -> History:
 def releases(request: Request) -> Response:
     """Every release the server offers, newest first, with its files and changes."""
     history = _history(request)
-    site = request.app.state.site
+    site: Site = request.app.state.site
     return site.html(
         request, "releases.html", releases=list(reversed(history.releases)), pairs=history.pairs()
     )
@@ -172,7 +173,7 @@ def latest_changes(request: Request) -> Response:
     history = _history(request)
     pairs = history.pairs()
     if not pairs:
-        site = request.app.state.site
+        site: Site = request.app.state.site
         return site.html(request, "changes.html", diff=None, groups=[], derived=[], pairs=[])
     old, new = pairs[0]
     return _changes_response(request, history, old, new)
@@ -185,7 +186,9 @@ def changes(request: Request, old: str, new: str) -> Response:
     return _changes_response(request, history, history.find(old), history.find(new))
 
 
-def _changes_response(request: Request, history: History, old: ReleaseDir, new: ReleaseDir) -> Response:
+def _changes_response(
+    request: Request, history: History, old: ReleaseDir, new: ReleaseDir
+) -> Response:
     diff = history.diff(old, new)
     fmt = _format(request)
     prefixes = new.prefixes()
@@ -197,7 +200,7 @@ def _changes_response(request: Request, history: History, old: ReleaseDir, new: 
         return Response(body, media_type=_MEDIA["md"], headers=headers)
     if fmt == "ttl":
         return Response(render_turtle(diff, prefixes), media_type=_MEDIA["ttl"], headers=headers)
-    site = request.app.state.site
+    site: Site = request.app.state.site
     short = Shortener(prefixes)
     views = change_views(diff.content, diff, short, site.formatter(request).linker)
     groups: dict[str, list[ChangeView]] = {}
@@ -236,7 +239,11 @@ def _derived_summary(diff: ReleaseDiff, short: Shortener) -> list[tuple[str, int
     totals: dict[str, tuple[int, int, int]] = {}
     for change in diff.derived:
         n, added, removed = totals.get(short.iri(change.graph), (0, 0, 0))
-        totals[short.iri(change.graph)] = (n + 1, added + len(change.plus), removed + len(change.minus))
+        totals[short.iri(change.graph)] = (
+            n + 1,
+            added + len(change.plus),
+            removed + len(change.minus),
+        )
     return [(graph, n, added, removed) for graph, (n, added, removed) in totals.items()]
 
 
@@ -255,7 +262,7 @@ def place_changes(request: Request, iri: str) -> PlaceChanges | None:
     if found is None:
         return None
     diff, changes = found
-    site = request.app.state.site
+    site: Site = request.app.state.site
     prefixes = _history(request).find(diff.new).prefixes()
     views = change_views(changes, diff, Shortener(prefixes), site.formatter(request).linker)
     return PlaceChanges(diff.old, diff.new, views)
