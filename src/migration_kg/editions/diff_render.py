@@ -23,8 +23,8 @@ from collections.abc import Mapping, Sequence
 
 import pyoxigraph as ox
 
+from migration_kg.core.names import BASE_IRI
 from migration_kg.core.namespaces import GRAPH, ID, PREFIXES
-from migration_kg.core.settings import BASE_IRI
 from migration_kg.editions.diff import Change, ReleaseDiff, Triple
 
 CS = "http://purl.org/vocab/changeset/schema#"

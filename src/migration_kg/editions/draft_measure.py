@@ -27,7 +27,7 @@ from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.namespace import PROV, XSD
 from rdflib.term import Node
 
-from migration_kg.build.periods import PERIOD_BASE
+from migration_kg.core.names import PERIOD_BASE
 from migration_kg.core.namespaces import EMK
 from migration_kg.editions.audit import edition_iri
 from migration_kg.editions.draft import Candidate, Draft

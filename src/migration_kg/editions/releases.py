@@ -26,10 +26,11 @@ from typing import Any
 import pyoxigraph as ox
 
 from migration_kg.core.errors import MigrationKGError, SourceError
+from migration_kg.core.formats import RdfFormat
+from migration_kg.core.names import MANIFEST, artefact
 
-MANIFEST = "manifest.json"
-QUADS = "emk.nq"
-TURTLE = "emk.ttl"
+QUADS = artefact(RdfFormat.NQUADS)
+TURTLE = artefact(RdfFormat.TURTLE)
 _PREFIX = re.compile(r"^@prefix (?P<name>[\w-]*): <(?P<iri>[^>]*)> \.$")
 _VERSION = re.compile(r"^(?P<ontology>[0-9]+(?:\.[0-9]+)*)(?:\+(?P<edition>[0-9]{4}-[0-9]{2}))?$")
 
