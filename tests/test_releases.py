@@ -10,7 +10,8 @@ from typer.testing import CliRunner
 
 from conftest import BuiltRelease
 from migration_kg.cli import app
-from migration_kg.editions.releases import MANIFEST, ReleaseDir, archived
+from migration_kg.core.names import MANIFEST
+from migration_kg.editions.releases import ReleaseDir, archived
 
 
 def _release(built: BuiltRelease, *args: str, archive: Path) -> tuple[int, str, str]:

@@ -25,6 +25,7 @@ from starlette.responses import FileResponse, Response
 
 from migration_kg.core.errors import BadRequest, MigrationKGError
 from migration_kg.core.formats import RdfFormat
+from migration_kg.core.names import MANIFEST
 from migration_kg.core.settings import Settings
 from migration_kg.editions.diff import Change, ReleaseDiff, diff_releases
 from migration_kg.editions.diff_render import (
@@ -35,7 +36,7 @@ from migration_kg.editions.diff_render import (
     statements,
     title_of,
 )
-from migration_kg.editions.releases import MANIFEST, ReleaseDir, archived
+from migration_kg.editions.releases import ReleaseDir, archived
 from migration_kg.web.errors import CORS_HEADERS, ResourceNotFound
 from migration_kg.web.negotiation import prefers_html
 from migration_kg.web.rendering import Linker
