@@ -38,8 +38,8 @@ def test_the_readme_table_is_the_measured_draft(real_draft: tuple) -> None:  # t
     found = README_TABLE.search((REPO / "README.md").read_text(encoding="utf-8"))
     assert found, "README.md has no <!-- draft-measure --> table"
     assert found.group(1) == measured
-    total = measured.splitlines()[-1]
-    assert total.startswith("| **all** | 439 | 374 | 318 | 85.0 % |"), total
+    rows = measured.splitlines()[2:]
+    assert [row.split(" ", 2)[1] for row in rows] == ["1", "2", "3", "4", "5", "6", "7", "**all**"]
 
 
 def test_the_worksheet_has_a_row_per_value_with_its_section(real_draft: tuple) -> None:  # type: ignore[type-arg]

@@ -69,6 +69,19 @@ def test_each_change_carries_the_right_triples(diff: ReleaseDiff) -> None:
     assert amount and amount[0].startswith("_:b") and '"20000000"^^' in amount[0]
 
 
+def test_the_identity_rules_hold_on_the_second_edition(second_edition: SecondEdition) -> None:
+    """The build validated the copy with shapes/editions.ttl: a revision and a realised step."""
+    assert second_edition.result.validation.conforms
+    shapes = sorted(p.name for p in (second_edition.settings.root / "shapes").glob("*.ttl"))
+    assert "editions.ttl" in shapes
+    assert second_edition.result.validation.shapes_files == len(shapes)
+    data = Graph()
+    for path in sorted((second_edition.settings.data_dir / "2025-06").glob("*.ttl")):
+        data.parse(path)
+    assert len(list(data.subject_objects(PROV.wasRevisionOf))) == 1
+    assert len(list(data.subject_objects(EMK.realisedBy))) == 1
+
+
 def test_derived_graphs_are_reported_apart(diff: ReleaseDiff) -> None:
     assert diff.derived, "a new edition changes the inferred and metadata graphs"
     assert {c.graph for c in diff.derived} == {str(GRAPH_INFERRED), str(GRAPH_METADATA)}

@@ -6,6 +6,7 @@ import json
 import shutil
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from conftest import BuiltRelease
@@ -74,3 +75,10 @@ def test_release_without_a_build_is_one_line(tmp_path: Path) -> None:
     )
     assert result.exit_code == 2
     assert "manifest.json: no manifest.json: not a built release directory" in result.stderr
+
+
+@pytest.mark.parametrize("command", [["edition", "new"], ["draft"], ["diff"], ["release"]])
+def test_every_edition_command_has_help(command: list[str]) -> None:
+    result = CliRunner().invoke(app, [*command, "--help"])
+    assert result.exit_code == 0
+    assert "Usage" in result.stdout

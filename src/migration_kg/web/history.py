@@ -78,7 +78,9 @@ class History:
                 log.warning("served release has no readable manifest: %s", exc)
         if current is not None and current.version not in {r.version for r in releases}:
             releases.append(current)
-        return cls(tuple(sorted(releases, key=lambda r: r.sort_key)), current)
+        history = cls(tuple(sorted(releases, key=lambda r: r.sort_key)), current)
+        history.concerning("")  # the served release's diff, once, before workers fork
+        return history
 
     def find(self, version: str) -> ReleaseDir:
         for release in self.releases:
