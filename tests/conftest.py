@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from editions_support import SecondEdition, make_second_edition
-from kg_helpers import REPO, TINY_DATA, make_project
+from kg_helpers import REPO, TINY_DATA, make_project, vocab_path
 from migration_kg.build.periods import write_periods
 from migration_kg.build.pipeline import BuildResult, build
 from migration_kg.core.errors import ValidationFailed
@@ -49,6 +49,12 @@ def built_release(tmp_path_factory: pytest.TempPathFactory) -> BuiltRelease:
         return BuiltRelease(settings=settings, result=build(settings))
     except ValidationFailed as exc:  # show what is wrong, not only how much
         pytest.fail(f"the repository does not build:\n{exc.report.render_text()[:8000]}")
+
+
+@pytest.fixture(scope="session")
+def shared_vocab() -> Path:
+    """``../shared/vocab``; fails the test (never skips it) when the folder is missing."""
+    return vocab_path()
 
 
 @pytest.fixture()

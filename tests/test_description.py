@@ -11,13 +11,12 @@ import hashlib
 from collections import Counter
 
 import pyshacl
-import pytest
 from rdflib import Graph, Literal, Namespace
 from rdflib.namespace import DCAT, DCTERMS, RDF, SH, SKOS, VOID, XSD
 
 from conftest import BuiltRelease
-from kg_helpers import REPO
-from migration_kg.build.description import (
+from kg_helpers import vocab_path
+from migration_kg.build.release.description import (
     DATASET,
     DescriptionInput,
     describe,
@@ -25,7 +24,7 @@ from migration_kg.build.description import (
 )
 from migration_kg.core.namespaces import CONTENT_GRAPHS, GRAPH_LINKS, GRAPH_METADATA
 
-DCAT_AP = REPO.parent / "shared" / "vocab" / "dcat-ap-3.0.1" / "dcat-ap-SHACL.ttl"
+DCAT_AP = "dcat-ap-3.0.1/dcat-ap-SHACL.ttl"  # under ../shared/vocab
 SPDX = Namespace("http://spdx.org/rdf/terms#")
 
 
@@ -33,9 +32,8 @@ def metadata(built_release: BuiltRelease) -> Graph:
     return built_release.result.content.graphs[GRAPH_METADATA]
 
 
-@pytest.mark.skipif(not DCAT_AP.is_file(), reason=f"DCAT-AP 3.0.1 shapes not found at {DCAT_AP}")
 def test_description_is_valid_dcat_ap(built_release: BuiltRelease) -> None:
-    shapes = Graph().parse(DCAT_AP)
+    shapes = Graph().parse(vocab_path(DCAT_AP))
     # The official 3.0.1 file lists two property shapes of dcat:DataServiceShape that it never
     # defines; pySHACL refuses such dangling references, so they are dropped (nothing to check).
     for shape, prop in list(shapes.subject_objects(SH.property)):

@@ -49,9 +49,7 @@ FILE_SCHEMES = {
     "wikidata.ttl": {"wikidata"},
 }
 
-needs_vocab = pytest.mark.skipif(
-    not VOCAB.is_dir(), reason=f"offline vocabulary snapshots not found at {VOCAB}"
-)
+needs_vocab = pytest.mark.usefixtures("shared_vocab")  # fails, never skips, without them
 
 
 def scheme(target: object) -> str:

@@ -19,13 +19,13 @@ import typer
 
 from migration_kg.build.periods import write_periods
 from migration_kg.build.pipeline import BuildResult, build, check
-from migration_kg.build.reasoning import REASONERS
 from migration_kg.cli_editions import register
 from migration_kg.cli_editions import reporting as _reporting
 from migration_kg.core.errors import SourceError
 from migration_kg.core.formats import RdfFormat, ResultFormat
 from migration_kg.core.names import MANIFEST, artefact
 from migration_kg.core.namespaces import GRAPH, compact_iri
+from migration_kg.core.options import Reasoner
 from migration_kg.core.queries import load_catalogue
 from migration_kg.core.settings import Settings
 from migration_kg.editions.audit import audit_release, render_audit
@@ -39,30 +39,43 @@ app = typer.Typer(
 )
 
 
-Reasoner = StrEnum("Reasoner", {name.upper(): name for name in REASONERS})  # type: ignore[misc]
-
-
 class ReportFormat(StrEnum):
+    """``validate --format``: the report as text, Turtle (the SHACL report graph) or JSON."""
+
     TEXT = "text"
     TURTLE = "turtle"
     JSON = "json"
 
 
 class QueryFormat(StrEnum):
+    """``query --format``: an aligned table, or a SPARQL results format of the same name."""
+
     TABLE = "table"
     CSV = "csv"
     JSON = "json"
     TSV = "tsv"
     XML = "xml"
 
+    @property
+    def results(self) -> ResultFormat | None:
+        """The results format written (None for the table)."""
+        return None if self is QueryFormat.TABLE else ResultFormat[self.name]
+
 
 class ExportFormat(StrEnum):
+    """``export --format``: the release artefact in the RDF format of the same name."""
+
     TURTLE = "turtle"
     NTRIPLES = "ntriples"
     JSONLD = "jsonld"
     RDFXML = "rdfxml"
     TRIG = "trig"
     NQUADS = "nquads"
+
+    @property
+    def rdf(self) -> RdfFormat:
+        """The artefact's format (``emk.<extension>``)."""
+        return RdfFormat[self.name]
 
 
 @app.callback()
@@ -85,7 +98,7 @@ def build_command(
 ) -> None:
     """Load, check periods, validate, reason and write the release to dist/."""
     with _reporting():
-        result = build(Settings.from_env(reasoner=reasoner.value if reasoner else None))
+        result = build(Settings.from_env(reasoner=reasoner))
     typer.echo(render_summary(result))
 
 
@@ -145,8 +158,8 @@ def _render_result(result: Any, fmt: QueryFormat) -> bytes:
     if result.kind in ("CONSTRUCT", "DESCRIBE"):
         graph_format = RdfFormat.TURTLE if fmt is QueryFormat.TABLE else RdfFormat.NTRIPLES
         return bytes(result.serialize(graph_format))
-    if fmt is not QueryFormat.TABLE:
-        return bytes(result.serialize(ResultFormat.from_name(fmt.value)))
+    if fmt.results is not None:
+        return bytes(result.serialize(fmt.results))
     if result.kind == "ASK":
         return b"true\n" if result.boolean else b"false\n"
     rows = [["" if v is None else str(v) for v in row] for row in result.rows]
@@ -173,7 +186,7 @@ def export_command(
 ) -> None:
     """Write the release (all graphs; union for triple formats) to a file or stdout."""
     settings = Settings.from_env()
-    path = settings.dist / artefact(RdfFormat[fmt.name])
+    path = settings.dist / artefact(fmt.rdf)
     with _reporting():
         if not path.is_file():
             raise SourceError(path, "no release found; run `migration-kg build` first")

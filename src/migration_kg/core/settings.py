@@ -13,6 +13,7 @@ from pathlib import Path
 
 from migration_kg.core.errors import ConfigError
 from migration_kg.core.names import BASE_IRI
+from migration_kg.core.options import Reasoner
 
 
 def _project_root() -> Path:
@@ -35,7 +36,7 @@ class Settings:
     result_row_cap: int = 10_000
     max_request_bytes: int = 1_000_000
     service_allowlist: tuple[str, ...] = ()
-    reasoner: str = "rules"  # or "owlrl", the slow reference engine
+    reasoner: Reasoner = Reasoner.RULES  # or OWLRL, the slow reference engine
     validation_workers: int = 0  # processes for SHACL validation; 0 = one per CPU (at most 4)
 
     @property
@@ -88,6 +89,11 @@ class Settings:
 
 def _coerce(key: str, raw: str, annotation: object) -> object:
     text = str(annotation)
+    if text == "Reasoner":
+        if raw not in set(Reasoner):
+            accepted = ", ".join(Reasoner)
+            raise ConfigError(f"environment variable {key}={raw!r}: use one of {accepted}")
+        return Reasoner(raw)
     try:
         if "Path" in text:
             return Path(raw)

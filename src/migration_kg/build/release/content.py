@@ -1,76 +1,43 @@
-"""Release: the five named graphs written to dist/ in every format, reproducibly and atomically.
+"""Release content: the sources and the inferred graph grouped into the five release graphs.
 
-Fourth step of the flow (reasoning → **release** → build). Artefacts are first written to a
-temporary directory beside dist/ and swapped in only when all are complete, so a failed build
-leaves the previous release untouched. Two builds of the same sources give the same bytes and
-nothing reads the clock.
-
-How, and fast (a million triples in well under a minute): :func:`assemble` turns each release
-graph once into sorted, distinct canonical N-Triples lines with blank nodes labelled from their
-surroundings (:mod:`migration_kg.build.rdfbytes`), and every artefact is written from those lines:
-
-* ``emk.nq`` is the lines with their graph, one block per graph in :data:`RELEASE_GRAPHS` order;
-  ``emk.trig`` is pyoxigraph's TriG of the same quads in that order: one ``<g> {…}`` block each.
-* ``emk.nt``, ``emk.ttl``, ``emk.rdf`` and ``emk.jsonld`` hold the union of the five graphs;
-  ``ontology.ttl`` the ontology graph alone. Turtle, TriG and RDF/XML are pyoxigraph's writers
-  (lexical forms kept exactly, prefixes from the sources and :data:`PREFIXES`).
-* ``emk.jsonld`` stays *compact* JSON-LD with the published ``context.jsonld`` inline: readable
-  keys (``"startDate": "2025-01-01"``) are what a web developer opens this file for.
-  pyoxigraph's JSON-LD writer only writes expanded JSON-LD with full IRIs and ignores a term
-  context, so the document is compacted in :func:`migration_kg.build.rdfbytes.jsonld_document`:
-  flattened, one node per line, in the order of ``emk.nt``.
-* ``manifest.json`` (key-sorted) gives every artefact's sha256 and size, and counts.
+:func:`assemble` turns each graph once into canonical lines (:mod:`.canonical`), makes the
+artefacts the description must state the size of (ontology, context, framed document), and
+adds the ``metadata`` graph: the build's provenance and its DCAT-AP/VoID description.
 
 The graphs in :class:`ReleaseContent` are read-only views over the source files' graphs
-(:class:`~migration_kg.build.rdfbytes.GraphUnion`), not copies: a copy of a million triples costs
-seconds and gigabytes. Their blank nodes keep rdflib's labels; the artefacts' labels are the
-stable ones.
+(:class:`~.union.GraphUnion`), not copies: a copy of a million triples costs seconds and
+gigabytes. Their blank nodes keep rdflib's labels; the artefacts' labels are the stable ones.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import re
-import shutil
-import tempfile
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import DCTERMS, OWL, PROV, RDF, SKOS
 
 from migration_kg.build.collector import collector_paused
-from migration_kg.build.description import DescriptionInput, GraphStatistics, describe
-from migration_kg.build.framing import partner_country_documents
 from migration_kg.build.loading import LoadedSources, SourceFile, SourceKind
-from migration_kg.build.rdfbytes import (
-    GraphUnion,
+from migration_kg.build.release.canonical import (
+    RDF_TYPE_TOKEN,
     Lines,
     canonical_lines,
-    jsonld_chunks,
-    jsonld_context,
-    nquads_chunks,
-    ntriples_chunks,
-    output_prefixes,
-    parse_canonical,
-    serialize_lines,
-    serialize_parsed,
     union_lines,
 )
+from migration_kg.build.release.description import DescriptionInput, GraphStatistics, describe
+from migration_kg.build.release.framing import partner_country_documents
+from migration_kg.build.release.jsonld import jsonld_context
+from migration_kg.build.release.union import GraphUnion
+from migration_kg.build.release.writers import json_bytes, output_prefixes, serialize_lines
 from migration_kg.build.validation import ValidationReport
 from migration_kg.core.errors import SourceError
 from migration_kg.core.formats import RdfFormat
-from migration_kg.core.names import (
-    CONTEXT,
-    FRAMED_ARTEFACT,
-    MANIFEST,
-    ONTOLOGY_ARTEFACT,
-    artefact,
-)
+from migration_kg.core.names import CONTEXT, FRAMED_ARTEFACT, ONTOLOGY_ARTEFACT
 from migration_kg.core.namespaces import (
     CONTENT_GRAPHS,
     EMK,
@@ -86,10 +53,9 @@ from migration_kg.core.namespaces import (
 )
 
 log = logging.getLogger(__name__)
-
 _EDITION = re.compile(r"^[0-9]{4}-(0[1-9]|1[0-2])$")
+
 _CONTENT_KINDS = (SourceKind.ONTOLOGY, SourceKind.DATA, SourceKind.LINKS)
-_RDF_TYPE = f"<{RDF.type}>"
 
 
 class ReleaseGraphs(dict[URIRef, Graph]):
@@ -107,14 +73,14 @@ class ReleaseGraphs(dict[URIRef, Graph]):
 
 def _instance_counts(lines: Mapping[URIRef, Lines]) -> dict[str, int]:
     """:func:`class_counts` from the lines: distinct (subject, class) ``rdf:type`` pairs."""
-    marker = f" {_RDF_TYPE} "
+    marker = f" {RDF_TYPE_TOKEN} "
     typed = {
         (s, o[1:-1] if o.startswith("<") else o)
         for iri in (GRAPH_DATA, GRAPH_LINKS, GRAPH_INFERRED)
         for line in lines[iri]
         if marker in line
         for s, p, o in [line.split(" ", 2)]
-        if p == _RDF_TYPE
+        if p == RDF_TYPE_TOKEN
     }
     return dict(sorted(Counter(c for _, c in typed).items()))
 
@@ -128,7 +94,7 @@ class ReleaseContent:
     """
 
     graphs: Mapping[URIRef, Graph]
-    lines: Mapping[URIRef, Lines]  # per graph: sorted canonical N-Triples (see rdfbytes)
+    lines: Mapping[URIRef, Lines]  # per graph: sorted canonical N-Triples (see .canonical)
     union_lines: Lines  # the five graphs' lines merged: emk.nt, emk.ttl, emk.rdf, emk.jsonld
     version: str
     build_hash: str
@@ -181,8 +147,8 @@ def assemble(
     """Group the sources into the release graphs, their lines, and describe the build.
 
     The ``metadata`` graph holds the build's provenance and the DCAT-AP/VoID description (see
-    :mod:`migration_kg.build.description`); the artefacts that do not contain it are written here,
-    so that their size and checksum can be stated (the same bytes are written to dist/).
+    :mod:`.description`); the artefacts that do not contain it are written here, so
+    that their size and checksum can be stated (the same bytes are written to dist/).
     """
     version = release_version(sources)
     digest = build_hash(sources.files)
@@ -223,9 +189,9 @@ def _independent_artefacts(
     log.info("making %s", ONTOLOGY_ARTEFACT)
     turtle = serialize_lines(ontology, RdfFormat.TURTLE, output_prefixes(namespaces))
     log.info("making %s", CONTEXT)
-    context = _json_bytes(jsonld_context(graphs[GRAPH_ONTOLOGY]))
+    context = json_bytes(jsonld_context(graphs[GRAPH_ONTOLOGY]))
     log.info("making %s", FRAMED_ARTEFACT)
-    framed = _json_bytes(partner_country_documents(graphs))
+    framed = json_bytes(partner_country_documents(graphs))
     return {ONTOLOGY_ARTEFACT: turtle, CONTEXT: context, FRAMED_ARTEFACT: framed}
 
 
@@ -238,7 +204,7 @@ def _statistics(lines: Mapping[URIRef, Lines], content: Lines) -> GraphStatistic
     for line in content:
         s, p, o = line.split(" ", 2)
         properties.add(p)
-        if p == _RDF_TYPE:
+        if p == RDF_TYPE_TOKEN:
             classes.add(o)
         if s.startswith(instances):
             entities.add(s)
@@ -264,132 +230,3 @@ def _metadata(version: str, digest: str, files: tuple[SourceFile, ...]) -> Graph
     for source in files:
         graph.add((release, DCTERMS.source, source.graph_iri))
     return graph
-
-
-@collector_paused()
-def write_release(content: ReleaseContent, dist: Path) -> tuple[Path, ...]:
-    """Write every artefact into a fresh directory, then swap it in place of ``dist``.
-
-    Returns:
-        The paths written, under ``dist``.
-    """
-    dist.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=dist.name + ".new-", dir=dist.parent))
-    staging.chmod(0o755)  # mkdtemp's 0700 would make the release private
-    try:
-        names = _write_artefacts(content, staging)
-        _swap(staging, dist)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-    return tuple(dist / name for name in names)
-
-
-def _swap(staging: Path, dist: Path) -> None:
-    """Swap ``staging`` in for ``dist``; each rename is atomic, the old release stays till then."""
-    if dist.exists():
-        retired = Path(tempfile.mkdtemp(prefix=dist.name + ".old-", dir=dist.parent))
-        retired.rmdir()
-        dist.rename(retired)
-        staging.rename(dist)
-        shutil.rmtree(retired, ignore_errors=True)
-    else:
-        staging.rename(dist)
-
-
-def _write_artefacts(content: ReleaseContent, out: Path) -> list[str]:
-    """Write each artefact as soon as it is made, keeping only its digest (memory stays flat)."""
-    digests: dict[str, dict[str, object]] = {}
-
-    def put(name: str, make: Callable[..., Iterable[bytes] | bytes], *args: object) -> Path:
-        log.info("writing %s", name)
-        made = make(*args)
-        digests[name] = _write(out / name, [made] if isinstance(made, bytes) else made)
-        return out / name
-
-    prefixes = output_prefixes(content.namespaces)
-    nq = put(artefact(RdfFormat.NQUADS), nquads_chunks, content.lines)
-    quads = parse_canonical(nq, RdfFormat.NQUADS)
-    put(artefact(RdfFormat.TRIG), serialize_parsed, quads, RdfFormat.TRIG, prefixes)
-    nt = put(artefact(RdfFormat.NTRIPLES), ntriples_chunks, content.union_lines)
-    log.info("parsing %s", nt.name)
-    union = list(parse_canonical(nt, RdfFormat.NTRIPLES))  # once for the next two
-    for fmt in (RdfFormat.TURTLE, RdfFormat.RDFXML):
-        put(artefact(fmt), serialize_parsed, union, fmt, prefixes)
-    del union
-    context = json.loads(content.independent[CONTEXT])
-    put(artefact(RdfFormat.JSONLD), jsonld_chunks, content.union_lines, context)
-    for name, data in content.independent.items():
-        put(name, bytes, data)
-    log.info("writing %s", MANIFEST)
-    (out / MANIFEST).write_bytes(_json_bytes(manifest(content, digests)))
-    return [*sorted(digests), MANIFEST]
-
-
-def _write(path: Path, chunks: Iterable[bytes]) -> dict[str, object]:
-    """Write the chunks to ``path``; their sha256 and size as the manifest states them."""
-    digest = hashlib.sha256()
-    size = 0
-    with path.open("wb") as file:
-        for chunk in chunks:
-            file.write(chunk)
-            digest.update(chunk)
-            size += len(chunk)
-    return {"sha256": digest.hexdigest(), "bytes": size}
-
-
-def manifest(
-    content: ReleaseContent, artefacts: Mapping[str, Mapping[str, object]]
-) -> dict[str, object]:
-    """The release's table of contents: version, hashes, sizes and counts (no timestamps).
-
-    ``artefacts`` maps each file name to its ``{"sha256", "bytes"}`` (see :func:`_digest`).
-    """
-    return {
-        "version": content.version,
-        "build_hash": content.build_hash,
-        "sources": [
-            {"path": f.relpath, "kind": f.kind.value, **_digest(f.path.read_bytes())}
-            for f in sorted(content.sources, key=lambda f: f.relpath)
-        ],
-        "artefacts": {name: dict(entry) for name, entry in sorted(artefacts.items())},
-        "triples": graph_counts(content.graphs),
-        "instances": class_counts(content.graphs),
-        "validation": {
-            "conforms": content.validation.conforms,
-            "shapes_files": content.validation.shapes_files,
-            "counts": content.validation.as_dict()["counts"],
-        },
-    }
-
-
-def graph_counts(graphs: Mapping[URIRef, Graph]) -> dict[str, int]:
-    """Distinct triples per release graph (taken from the lines when the graphs carry them)."""
-    if isinstance(graphs, ReleaseGraphs):
-        return dict(graphs.triples)
-    return {str(iri): len(graphs[iri]) for iri in RELEASE_GRAPHS}
-
-
-def class_counts(graphs: Mapping[URIRef, Graph]) -> dict[str, int]:
-    """Distinct instances per class over data, links and inferred (asserted + entailed types).
-
-    Counted once per release from the lines when the graphs are :class:`ReleaseGraphs`; over
-    other graphs, from their ``rdf:type`` triples.
-    """
-    if isinstance(graphs, ReleaseGraphs):
-        return dict(graphs.instances)
-    typed = {
-        (s, c)
-        for iri in (GRAPH_DATA, GRAPH_LINKS, GRAPH_INFERRED)
-        for s, c in graphs[iri].subject_objects(RDF.type)
-    }
-    counts = Counter(str(c) for _, c in typed)
-    return dict(sorted(counts.items()))
-
-
-def _digest(data: bytes) -> dict[str, object]:
-    return {"sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)}
-
-
-def _json_bytes(value: object) -> bytes:
-    return (json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode()
