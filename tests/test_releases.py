@@ -5,31 +5,29 @@ from __future__ import annotations
 import json
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
 
-from conftest import BuiltRelease
 from migration_kg.cli import app
 from migration_kg.core.names import MANIFEST
 from migration_kg.editions.releases import ReleaseDir, archived
 
 
-def _release(built: BuiltRelease, *args: str, archive: Path) -> tuple[int, str, str]:
+def _release(built: Any, *args: str, archive: Path) -> tuple[int, str, str]:
     env = {"EMK_DIST_DIR": str(built.dist), "EMK_RELEASES_DIR": str(archive)}
     result = CliRunner().invoke(app, ["release", *args], env=env)
     return result.exit_code, result.stdout, result.stderr
 
 
-def test_the_release_version_names_the_newest_edition(built_release: BuiltRelease) -> None:
+def test_the_release_version_names_the_newest_edition(built_release: Any) -> None:
     release = ReleaseDir.open(built_release.dist)
     assert release.version == built_release.result.version == "0.1.0+2025-03"
     assert (release.ontology_version, release.major, release.edition) == ("0.1.0", 0, "2025-03")
 
 
-def test_release_publishes_once_and_never_changes(
-    built_release: BuiltRelease, tmp_path: Path
-) -> None:
+def test_release_publishes_once_and_never_changes(built_release: Any, tmp_path: Path) -> None:
     archive = tmp_path / "releases"
     code, out, _ = _release(built_release, archive=archive)
     assert code == 0 and out.startswith("published: 0.1.0+2025-03")
@@ -52,9 +50,7 @@ def test_release_publishes_once_and_never_changes(
     assert [r.version for r in archived(archive)] == ["0.1.0+2025-03"]
 
 
-def test_archived_releases_are_ordered_by_edition(
-    built_release: BuiltRelease, tmp_path: Path
-) -> None:
+def test_archived_releases_are_ordered_by_edition(built_release: Any, tmp_path: Path) -> None:
     for version in ("0.2.0+2025-06", "0.1.0+2025-03", "0.1.1+2025-03", "0.1.0+2024-12"):
         folder = tmp_path / version
         shutil.copytree(built_release.dist, folder)

@@ -11,6 +11,7 @@ import json
 import re
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -149,9 +150,9 @@ def test_place_pages_list_the_changes_that_concern_them(
 
 
 def test_one_release_and_no_archive(
-    tmp_path: Path, real_engine: QueryEngine, built_release: object
+    tmp_path: Path, real_engine: QueryEngine, built_release: Any
 ) -> None:
-    settings = Settings(dist_dir=built_release.settings.dist, releases_dir=tmp_path / "none")  # type: ignore[attr-defined]
+    settings = Settings(dist_dir=built_release.settings.dist, releases_dir=tmp_path / "none")
     server = start_server(settings, real_engine)
     try:
         with httpx.Client(base_url=server.url, timeout=30, trust_env=False) as client:
