@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from editions_support import SecondEdition, make_second_edition
 from kg_helpers import REPO, TINY_DATA, make_project, vocab_path
 from migration_kg.build.periods import write_periods
 from migration_kg.build.pipeline import BuildResult, build
@@ -67,3 +68,15 @@ def tiny_project(tmp_path: Path) -> Callable[..., Settings]:
         return settings
 
     return create
+
+
+@pytest.fixture(scope="session")
+def second_edition(
+    tmp_path_factory: pytest.TempPathFactory, built_release: BuiltRelease
+) -> SecondEdition:
+    """A copy of the repository with the test edition of tests/editions_support.py, built."""
+    settings = make_second_edition(tmp_path_factory.mktemp("second-edition") / "repo")
+    try:
+        return SecondEdition(built_release.dist, settings, build(settings))
+    except ValidationFailed as exc:
+        pytest.fail(f"the second edition does not build:\n{exc.report.render_text()[:8000]}")

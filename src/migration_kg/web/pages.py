@@ -26,6 +26,7 @@ from migration_kg.core.namespaces import GRAPH_ONTOLOGY
 from migration_kg.core.queries import QueryParam, internal_query
 from migration_kg.serve.engine import QueryEngine
 from migration_kg.web.errors import CORS_HEADERS, ResourceNotFound
+from migration_kg.web.history import place_changes
 from migration_kg.web.negotiation import negotiate, prefers_html
 from migration_kg.web.place import PLACE_TYPES, place_view
 from migration_kg.web.rollup import rollup_view
@@ -97,8 +98,15 @@ def resource(request: Request, path: str) -> Response:
         view = resource_view(engine, iri, triples, fmt)
         place = place_view(engine, iri, fmt) if view.type_iris & PLACE_TYPES else None
         rollup = rollup_view(engine, iri, fmt, place) if place else None
+        changes = place_changes(request, iri) if place else None
         response = site.html(
-            request, "resource.html", view=view, place=place, rollup=rollup, here=here
+            request,
+            "resource.html",
+            view=view,
+            place=place,
+            rollup=rollup,
+            here=here,
+            changes=changes,
         )
         response.headers["Content-Location"] = here + ".html"
         return response
