@@ -7,15 +7,14 @@ release shares (tests/web and the shape tests use it too): building is the slow 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from editions_support import SecondEdition, make_second_edition
-from kg_helpers import REPO, TINY_DATA, make_project, vocab_path
+from kg_helpers import REPO, TINY_DATA, BuiltRelease, make_project, vocab_path
 from migration_kg.build.periods import write_periods
-from migration_kg.build.pipeline import BuildResult, build
+from migration_kg.build.pipeline import build
 from migration_kg.core.errors import ValidationFailed
 from migration_kg.core.settings import Settings
 
@@ -27,18 +26,6 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=False,
         help="rewrite the competency goldens whose results changed, printing each diff (not in CI)",
     )
-
-
-@dataclass(frozen=True)
-class BuiltRelease:
-    """The session's build: its settings, its result and the release directory."""
-
-    settings: Settings
-    result: BuildResult
-
-    @property
-    def dist(self) -> Path:
-        return self.settings.dist
 
 
 @pytest.fixture(scope="session")

@@ -14,8 +14,7 @@ import pyshacl
 from rdflib import Graph, Literal, Namespace
 from rdflib.namespace import DCAT, DCTERMS, RDF, SH, SKOS, VOID, XSD
 
-from conftest import BuiltRelease
-from kg_helpers import vocab_path
+from kg_helpers import BuiltRelease, vocab_path
 from migration_kg.build.release.description import (
     DATASET,
     DescriptionInput,

@@ -64,8 +64,10 @@ def test_edition_new_rebuilds_the_hand_encoded_section_frame_of_the_real_text(
     names = sorted(p.name for p in folder.iterdir())
     assert names == ["00-report.ttl", "01-pact.ttl", "02-schengen.ttl", "03-smuggling.ttl",
                      "04-returns.ttl", "05-visa.ttl", "06-legal-pathways.ttl", "07-external.ttl",
-                     "audit.toml", "outline.txt", "source.txt"]  # fmt: skip
-    assert (folder / "source.txt").read_text(encoding="utf-8") == REAL_TEXT.read_text("utf-8")
+                     "audit.toml", "outline.txt"]  # fmt: skip
+    # The report's text is read where it lies, never copied into the project.
+    source = tomllib.loads((folder / "audit.toml").read_text(encoding="utf-8"))["source"]
+    assert (folder / source).resolve() == REAL_TEXT.resolve()
     assert (
         "@prefix sec: <https://w3id.org/eu-migration-kg/id/report/migration-state-of-play/2025-03/section/>"
         in (folder / "07-external.ttl").read_text(encoding="utf-8")
@@ -165,7 +167,7 @@ def test_a_scaffolded_edition_is_built_and_audited_on_its_own(tmp_path: Path) ->
     assert result.version == "0.1.0+2025-06"
     assert result.validation.conforms
     assert result.instances["https://w3id.org/eu-migration-kg/ontology#ReportSection"] == 136
-    new = audit_release(settings, None, "2025-06")  # the text is source.txt, from audit.toml
+    new = audit_release(settings, None, "2025-06")  # the text: audit.toml's source
     assert [s.section for s in new] == ["pact", "schengen", "smuggling", "returns", "visa",
                                        "legal-pathways", "external"]  # fmt: skip
     assert sum(s.total for s in new) == 439

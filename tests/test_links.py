@@ -23,8 +23,7 @@ from rdflib import Graph, Literal, Namespace, URIRef
 from rdflib.namespace import DCTERMS, OWL, RDF, RDFS, SKOS
 from rdflib.term import Node
 
-from conftest import BuiltRelease
-from kg_helpers import REPO
+from kg_helpers import REPO, BuiltRelease
 from migration_kg.core.namespaces import GRAPH_DATA, GRAPH_LINKS
 
 LINKS_DIR = REPO / "data" / "links"

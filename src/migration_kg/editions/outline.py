@@ -224,7 +224,7 @@ def with_slugs(outline: Outline, known: dict[str, str]) -> Outline:
 def format_outline(outline: Outline) -> str:
     """The outline file for an outline: every heading with its slug and line."""
     rows = [
-        "# The edition's outline: NUMBER TITLE {slug} @first line in source.txt.",
+        "# The edition's outline: NUMBER TITLE {slug} @first line in the source text.",
         "# Read by `migration-kg draft` to say which section each value comes from.",
     ]
     rows += [f"{h.notation} {h.title} {{{h.slug}}} @{h.line}" for h in outline.headings]

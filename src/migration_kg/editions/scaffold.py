@@ -11,8 +11,9 @@ What it writes, into ``data/<edition>/`` (created whole, or not at all):
   ``emk:ReportSection`` per heading of the outline (number, title, order, parent, edition);
 * ``NN-<slug>.ttl`` per key objective: the prefix block and, as comments, its sections and
   their first lines in the text;
-* ``audit.toml``: the edition's year, ``source = "source.txt"`` and the first line of each key
-  objective; ``outline.txt``: the anchored outline; ``source.txt``: the report's text.
+* ``audit.toml``: the edition's year, ``source =`` the report's text (its path relative to the
+  edition folder: the text is read where it lies, never copied into the project) and the first
+  line of each key objective; ``outline.txt``: the anchored outline.
 
 The build reads every ``*.ttl`` under data/ and the audit reads ``data/<edition>/audit.toml``,
 so nothing else needs wiring except ``data/shared/periods.ttl``, which is regenerated here.
@@ -23,6 +24,8 @@ edition), so a reader can follow a section from one edition to the next.
 from __future__ import annotations
 
 import calendar
+import json
+import os
 import re
 import shutil
 import tempfile
@@ -50,7 +53,6 @@ from migration_kg.editions.outline import (
 
 EDITION_NAME = re.compile(r"^(?P<year>[0-9]{4})-(?P<month>0[1-9]|1[0-2])$")
 OUTLINE_FILE = "outline.txt"
-SOURCE_FILE = "source.txt"
 REPORT_FILE = "00-report.ttl"
 PREFIXES_FILE = "prefixes.ttl"
 SERIES_LABEL = "European Council - Migration State of Play"
@@ -119,7 +121,8 @@ def scaffold_edition(
         outline = found
     existing = _existing_data(settings)
     outline = with_slugs(outline, _known_slugs(existing))
-    files = _write_folder(settings, edition, folder, outline, text, _has_series(existing))
+    source_ref = os.path.relpath(source.resolve(), folder.resolve())
+    files = _write_folder(settings, edition, folder, outline, source_ref, _has_series(existing))
     write_periods(settings)
     return Scaffold(edition, folder, outline, files)
 
@@ -147,7 +150,7 @@ def _has_series(data: Graph) -> bool:
 
 
 def _write_folder(
-    settings: Settings, edition: str, folder: Path, outline: Outline, text: str, series: bool
+    settings: Settings, edition: str, folder: Path, outline: Outline, source_ref: str, series: bool
 ) -> tuple[Path, ...]:
     """Write every file into a staging folder beside data/<edition>, then rename it into place."""
     prefixes = edition_prefixes(settings, edition)
@@ -160,9 +163,8 @@ def _write_folder(
         for heading in outline.top_level:
             name = f"{heading.order:02d}-{heading.slug}.ttl"
             (staging / name).write_text(prefixes + section_comment(outline, heading), "utf-8")
-        (staging / AUDIT_FILE).write_text(audit_toml(edition, outline), encoding="utf-8")
+        (staging / AUDIT_FILE).write_text(audit_toml(edition, outline, source_ref), "utf-8")
         (staging / OUTLINE_FILE).write_text(format_outline(outline), encoding="utf-8")
-        (staging / SOURCE_FILE).write_text(text, encoding="utf-8")
         staging.rename(folder)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
@@ -244,16 +246,16 @@ def section_comment(outline: Outline, top: Heading) -> str:
     return "\n".join(rows) + "\n"
 
 
-def audit_toml(edition: str, outline: Outline) -> str:
+def audit_toml(edition: str, outline: Outline, source_ref: str) -> str:
     """The audit's settings: year, text, and the first line of each key objective."""
     year = edition.split("-")[0]
     rows = [
         f"# Coverage audit settings for the {edition} edition (written by `edition new`).",
         "# Dates without a year belong to this year (the report writes the year of any other).",
         f"edition_year = {year}",
-        f'source = "{SOURCE_FILE}"',
+        f"source = {json.dumps(source_ref)}",
         "",
-        "# First line, in source.txt, of each key objective (the title lines belong to the first).",
+        "# First line, in the source text, of each key objective (titles belong to the first).",
         "[sections]",
     ]
     for index, heading in enumerate(outline.top_level):
