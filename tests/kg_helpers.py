@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import shutil
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from rdflib import Graph
 from rdflib.compare import graph_diff, isomorphic, to_isomorphic
+
+from migration_kg.build.pipeline import BuildResult
+from migration_kg.core.settings import Settings
 
 REPO = Path(__file__).resolve().parents[1]
 # Offline snapshots of the EU vocabularies (authority tables, DCAT-AP shapes): CI always has them.
@@ -67,3 +71,15 @@ def vocab_path(relpath: str = "") -> Path:
             pytrace=False,
         )
     return path
+
+
+@dataclass(frozen=True)
+class BuiltRelease:
+    """The session's build: its settings, its result and the release directory."""
+
+    settings: Settings
+    result: BuildResult
+
+    @property
+    def dist(self) -> Path:
+        return self.settings.dist

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import tomllib
 
-from conftest import BuiltRelease
-from kg_helpers import REPO
+from kg_helpers import REPO, BuiltRelease
 from migration_kg.core.namespaces import GRAPH_DATA, GRAPH_INFERRED, GRAPH_ONTOLOGY, RELEASE_GRAPHS
 
 STAGES = ["load", "periods", "validate", "reason", "release"]

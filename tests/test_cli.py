@@ -16,8 +16,7 @@ import httpx
 import pytest
 from typer.testing import CliRunner
 
-from conftest import BuiltRelease
-from kg_helpers import REPO
+from kg_helpers import REPO, BuiltRelease
 from migration_kg.cli import app
 from migration_kg.core.settings import Settings
 

@@ -14,8 +14,7 @@ import pyshacl
 from rdflib import Graph, Literal, Namespace
 from rdflib.namespace import DCAT, DCTERMS, RDF, SH, SKOS, VOID, XSD
 
-from conftest import BuiltRelease
-from kg_helpers import vocab_path
+from kg_helpers import BuiltRelease, vocab_path
 from migration_kg.build.release.description import (
     DATASET,
     DescriptionInput,
@@ -86,8 +85,11 @@ def test_void_counts_linksets_per_target(built_release: BuiltRelease) -> None:
         )
         stated[key] += int(graph.value(linkset, VOID.triples))  # type: ignore[arg-type]
     assert sum(stated.values()) == sum(
-        1 for p in (SKOS.exactMatch, SKOS.closeMatch) for _ in links.subject_objects(p)
+        1
+        for p in (SKOS.exactMatch, SKOS.closeMatch, DCTERMS.subject)
+        for _ in links.subject_objects(p)
     )
+    assert stated[("http://eurovoc.europa.eu/100141", str(DCTERMS.subject))] > 300
     assert (
         stated[("http://publications.europa.eu/resource/authority/country", str(SKOS.exactMatch))]
         == 64

@@ -13,7 +13,7 @@ from rdflib import Graph, URIRef
 from rdflib.namespace import RDF
 from rdflib.term import BNode
 
-from conftest import BuiltRelease
+from kg_helpers import BuiltRelease
 from migration_kg.build.release.framing import partner_country_documents
 from migration_kg.core.namespaces import EMK
 

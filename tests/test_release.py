@@ -21,8 +21,7 @@ import pytest
 from rdflib import BNode, Dataset, Graph, Literal, URIRef
 from rdflib.namespace import RDF, RDFS, XSD
 
-from conftest import BuiltRelease
-from kg_helpers import REPO, assert_isomorphic
+from kg_helpers import REPO, BuiltRelease, assert_isomorphic
 from migration_kg.build import release as release_module
 from migration_kg.build.pipeline import build
 from migration_kg.build.release import dist as dist_module

@@ -1,4 +1,5 @@
-"""Command line: ``migration-kg build | validate | query | export | stats | audit | serve``.
+"""Command line: ``migration-kg build | validate | query | export | stats | audit | serve``, and
+``edition new | draft | diff | release`` (in ``cli_editions``).
 
 Top of the flow: each command is a few lines over the package API. Errors are printed as
 ``path:line:col: message`` on stderr; exit codes are 0 ok, 1 shapes violated, 2 bad input or
@@ -10,8 +11,6 @@ from __future__ import annotations
 import json
 import logging
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
@@ -20,12 +19,9 @@ import typer
 
 from migration_kg.build.periods import write_periods
 from migration_kg.build.pipeline import BuildResult, build, check
-from migration_kg.core.errors import (
-    MigrationKGError,
-    QuerySyntaxError,
-    SourceError,
-    ValidationFailed,
-)
+from migration_kg.cli_editions import register
+from migration_kg.cli_editions import reporting as _reporting
+from migration_kg.core.errors import SourceError
 from migration_kg.core.formats import RdfFormat, ResultFormat
 from migration_kg.core.names import MANIFEST, artefact
 from migration_kg.core.namespaces import GRAPH, compact_iri
@@ -33,6 +29,7 @@ from migration_kg.core.options import Reasoner
 from migration_kg.core.queries import load_catalogue
 from migration_kg.core.settings import Settings
 from migration_kg.editions.audit import audit_release, render_audit
+from migration_kg.editions.scaffold import check_edition_name
 
 app = typer.Typer(
     help="Build, check, query and serve the EU Migration Knowledge Graph.",
@@ -79,23 +76,6 @@ class ExportFormat(StrEnum):
     def rdf(self) -> RdfFormat:
         """The artefact's format (``emk.<extension>``)."""
         return RdfFormat[self.name]
-
-
-@contextmanager
-def _reporting() -> Iterator[None]:
-    """Turn package errors into a message on stderr and the documented exit code."""
-    try:
-        yield
-    except ValidationFailed as exc:
-        typer.echo(exc.report.render_text(), err=True)
-        raise typer.Exit(exc.exit_code) from exc
-    except QuerySyntaxError as exc:
-        where = ":".join(str(n) for n in ("query", exc.line, exc.column) if n is not None)
-        typer.echo(f"{where}: {exc}", err=True)
-        raise typer.Exit(exc.exit_code) from exc
-    except MigrationKGError as exc:
-        typer.echo(str(exc) if isinstance(exc, SourceError) else f"error: {exc}", err=True)
-        raise typer.Exit(exc.exit_code) from exc
 
 
 @app.callback()
@@ -242,7 +222,10 @@ def periods_command() -> None:
 
 @app.command("audit")
 def audit_command(
-    source: Annotated[Path, typer.Option(help="The report's text, as extracted from the PDF.")],
+    source: Annotated[
+        Path | None,
+        typer.Option(help="The report's text, as extracted [default: source in audit.toml]."),
+    ] = None,
     edition: Annotated[str, typer.Option(help="Edition folder under data/.")] = "2025-03",
 ) -> None:
     """Check that every number, amount, percentage and date of the report is in the graph.
@@ -251,6 +234,7 @@ def audit_command(
     """
     settings = Settings.from_env()
     with _reporting():
+        check_edition_name(edition)
         sections = audit_release(settings, source, edition)
     typer.echo(render_audit(sections))
     total = sum(s.total for s in sections)
@@ -364,6 +348,9 @@ def render_summary(result: BuildResult) -> str:
         f"wrote {len(result.paths)} files to {result.paths[0].parent if result.paths else '-'}",
     ]
     return "\n".join(parts)
+
+
+register(app)  # edition new, draft, diff, release: after the commands above in --help
 
 
 def main() -> None:

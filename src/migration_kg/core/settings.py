@@ -27,6 +27,7 @@ class Settings:
 
     root: Path = field(default_factory=_project_root)
     dist_dir: Path | None = None
+    releases_dir: Path | None = None  # archive of published releases, <dir>/<version>/
     base_iri: str = BASE_IRI
     public_base_url: str | None = None  # where the namespace is served, e.g. http://127.0.0.1:8000/
     host: str = "127.0.0.1"
@@ -63,6 +64,11 @@ class Settings:
     @property
     def dist(self) -> Path:
         return self.dist_dir if self.dist_dir is not None else self.root / "dist"
+
+    @property
+    def releases(self) -> Path:
+        """Where published releases are archived (``migration-kg release``), one folder each."""
+        return self.releases_dir if self.releases_dir is not None else self.root / "releases"
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:

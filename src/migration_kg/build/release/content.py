@@ -13,12 +13,13 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from rdflib import Graph, Literal, URIRef
-from rdflib.namespace import DCTERMS, OWL, PROV, RDF
+from rdflib.namespace import DCTERMS, OWL, PROV, RDF, SKOS
 
 from migration_kg.build.collector import collector_paused
 from migration_kg.build.loading import LoadedSources, SourceFile, SourceKind
@@ -39,6 +40,7 @@ from migration_kg.core.formats import RdfFormat
 from migration_kg.core.names import CONTEXT, FRAMED_ARTEFACT, ONTOLOGY_ARTEFACT
 from migration_kg.core.namespaces import (
     CONTENT_GRAPHS,
+    EMK,
     GRAPH_DATA,
     GRAPH_INFERRED,
     GRAPH_LINKS,
@@ -51,6 +53,7 @@ from migration_kg.core.namespaces import (
 )
 
 log = logging.getLogger(__name__)
+_EDITION = re.compile(r"^[0-9]{4}-(0[1-9]|1[0-2])$")
 
 _CONTENT_KINDS = (SourceKind.ONTOLOGY, SourceKind.DATA, SourceKind.LINKS)
 
@@ -106,7 +109,11 @@ class ReleaseContent:
 
 
 def release_version(sources: LoadedSources) -> str:
-    """The ``owl:versionInfo`` of the top ontology: a release is versioned like its ontology.
+    """``<ontology owl:versionInfo>+<newest edition>``, e.g. ``0.1.0+2025-03``.
+
+    A release is versioned like its ontology, and by the newest report edition it holds (SemVer
+    build metadata), so that the release of each edition has a version of its own under
+    ``release/<version>/``; without any ``emk:ReportEdition`` in the data, the ontology version.
 
     Raises:
         SourceError: if the top ontology has no single version.
@@ -115,7 +122,14 @@ def release_version(sources: LoadedSources) -> str:
     versions = sorted(str(v) for v in ontology.objects(ONTOLOGY, OWL.versionInfo))
     if len(versions) != 1:
         raise SourceError("ontology/emk.ttl", f"<{ONTOLOGY}> needs one owl:versionInfo")
-    return versions[0]
+    data = GraphUnion(sources.graph(f) for f in sources.of_kind(SourceKind.DATA))
+    editions = sorted(
+        str(notation)
+        for edition in data.subjects(RDF.type, EMK.ReportEdition)
+        for notation in data.objects(edition, SKOS.notation)
+        if _EDITION.match(str(notation))
+    )
+    return f"{versions[0]}+{editions[-1]}" if editions else versions[0]
 
 
 def build_hash(files: tuple[SourceFile, ...]) -> str:
