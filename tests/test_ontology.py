@@ -81,6 +81,27 @@ def test_every_term_is_labelled_defined_and_attributed(ontology: Graph) -> None:
     assert not problems, "\n".join(problems)
 
 
+SCHEMA = "https://schema.org/"
+
+
+def test_every_property_declares_its_domain_and_range(ontology: Graph) -> None:
+    """What each emk: property is used for is stated: rdfs:domain/rdfs:range, or the
+    non-inferential schema:domainIncludes/schema:rangeIncludes when its uses span classes (the
+    build turns these declarations into SHACL shapes, so they are also enforced)."""
+    domain = (RDFS.domain, URIRef(SCHEMA + "domainIncludes"))
+    value_range = (RDFS.range, URIRef(SCHEMA + "rangeIncludes"))
+    kinds = (OWL.ObjectProperty, OWL.DatatypeProperty)
+    properties = {p for k in kinds for p in ontology.subjects(RDF.type, k) if p.startswith(str(EMK))}
+    assert properties
+    problems = [
+        f"{p}: no {what}"
+        for p in sorted(properties)
+        for what, preds in (("domain", domain), ("range", value_range))
+        if not any((p, pred, None) in ontology for pred in preds)
+    ]
+    assert not problems, "\n".join(problems)
+
+
 def test_every_module_is_documented_and_imported(ontology: Graph) -> None:
     modules = sorted(ontology.subjects(RDF.type, OWL.Ontology))
     assert len(modules) == len(list((REPO / "ontology").glob("*.ttl")))
