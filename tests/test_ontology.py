@@ -91,7 +91,9 @@ def test_every_property_declares_its_domain_and_range(ontology: Graph) -> None:
     domain = (RDFS.domain, URIRef(SCHEMA + "domainIncludes"))
     value_range = (RDFS.range, URIRef(SCHEMA + "rangeIncludes"))
     kinds = (OWL.ObjectProperty, OWL.DatatypeProperty)
-    properties = {p for k in kinds for p in ontology.subjects(RDF.type, k) if p.startswith(str(EMK))}
+    properties = {
+        p for k in kinds for p in ontology.subjects(RDF.type, k) if p.startswith(str(EMK))
+    }
     assert properties
     problems = [
         f"{p}: no {what}"
