@@ -19,8 +19,7 @@ import pyoxigraph as ox
 import pytest
 from rdflib import Graph
 
-from conftest import BuiltRelease
-from kg_helpers import REPO
+from kg_helpers import REPO, BuiltRelease
 
 GUIDE = REPO / "docs" / "querying.md"
 _BLOCK = re.compile(r"^```sparql\n(.*?)^```\n", re.S | re.M)
