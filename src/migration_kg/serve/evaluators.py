@@ -1,0 +1,183 @@
+"""The evaluator processes' side: a zygote that forks evaluators, and the evaluators' loop.
+
+pyoxigraph 0.5 cannot cancel a query, so a public endpoint's queries run in processes that can
+be killed (pool.py is the worker's side). The worker forks one *zygote* while it is still quiet
+(before serving): a single-threaded copy of the loaded store that never queries it. Each
+evaluator is forked from the zygote, so it starts from a clean, shared copy-on-write image — no
+locks held by the worker's other threads, no pages the worker has since unshared — and a fork
+costs the worker nothing but a message. The zygote ignores SIGCHLD, so the kernel reaps killed
+evaluators at once; evaluators get SIGKILL if the zygote dies, and the zygote exits when the
+worker closes (or loses) its end of their socket: no process outlives its worker.
+
+Messages are length-prefixed pickles over a Unix socket pair per evaluator: the evaluator says
+``("ready", pid)``, then answers each ``(job, choices, background)`` with ``("ok", Answer)`` or
+``("error", exception)``. A background job lowers the evaluator to idle CPU priority first.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import gc
+import os
+import pickle
+import signal
+import socket
+import struct
+from typing import Any, NoReturn
+
+import pyoxigraph as ox
+
+from migration_kg.serve.evaluation import answer
+
+HEADER = struct.Struct("!Q")
+_PR_SET_PDEATHSIG = 1
+_SPAWN = b"s"
+
+
+def send_frame(sock: socket.socket, message: Any) -> None:
+    """Write one message (blocking socket)."""
+    payload = pickle.dumps(message, pickle.HIGHEST_PROTOCOL)
+    sock.sendall(HEADER.pack(len(payload)) + payload)
+
+
+def frame(message: Any) -> bytes:
+    """One message as bytes to send (the worker writes them without blocking)."""
+    payload = pickle.dumps(message, pickle.HIGHEST_PROTOCOL)
+    return HEADER.pack(len(payload)) + payload
+
+
+def recv_frame(sock: socket.socket) -> Any:
+    """Read one message (blocking socket); None at end of file."""
+    head = _recv_exactly(sock, HEADER.size)
+    if head is None:
+        return None
+    body = _recv_exactly(sock, HEADER.unpack(head)[0])
+    return None if body is None else pickle.loads(body)
+
+
+def _recv_exactly(sock: socket.socket, size: int) -> bytes | None:
+    buffer = bytearray(size)
+    view, got = memoryview(buffer), 0
+    while got < size:
+        count = sock.recv_into(view[got:])
+        if count == 0:
+            return None
+        got += count
+    return bytes(buffer)
+
+
+def request_evaluator(zygote: socket.socket, evaluator_end: socket.socket) -> None:
+    """Ask the zygote to fork an evaluator serving ``evaluator_end`` (the worker keeps the other
+    end); the evaluator announces itself on that socket."""
+    socket.send_fds(zygote, [_SPAWN], [evaluator_end.fileno()])
+
+
+def start_zygote(store: ox.Store, prefixes: dict[str, str]) -> tuple[int, socket.socket]:
+    """Fork the zygote from this (the worker) process; returns its pid and the worker's socket."""
+    ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+    pid = os.fork()
+    if pid:
+        theirs.close()
+        return pid, ours
+    try:  # the child: never return into the worker's code
+        _detach(keep=theirs.fileno())
+        _serve_zygote(theirs, store, prefixes)
+    finally:
+        os._exit(0)
+
+
+def _detach(keep: int) -> None:
+    """Leave the worker's world: default signals, no inherited descriptors, a frozen heap.
+
+    Inherited client connections and listening sockets must not stay open here (a connection the
+    worker closes would stay open), and objects that wrapped them must never be collected (their
+    finalizers would close whatever descriptor reused the number), hence ``gc.freeze``.
+    """
+    gc.freeze()
+    with contextlib.suppress(ValueError):
+        signal.set_wakeup_fd(-1)
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1):
+        signal.signal(signum, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_SETMASK, set())
+    os.closerange(3, keep)
+    os.closerange(keep + 1, 1 << 20)
+
+
+def _serve_zygote(sock: socket.socket, store: ox.Store, prefixes: dict[str, str]) -> NoReturn:
+    """Fork an evaluator per request; exit when the worker's end closes."""
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # killed evaluators are reaped by the kernel
+    zygote = os.getpid()
+    while True:
+        try:
+            message, fds, _, _ = socket.recv_fds(sock, 64, 16)
+        except InterruptedError:
+            continue
+        except OSError:
+            os._exit(0)
+        if not message:
+            os._exit(0)
+        for fd in fds:
+            if os.fork() == 0:
+                try:
+                    sock.close()
+                    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+                    _die_with(zygote)
+                    _serve_evaluator(socket.socket(fileno=fd), store, prefixes)
+                finally:
+                    os._exit(1)
+            os.close(fd)
+
+
+def _die_with(parent: int) -> None:
+    """SIGKILL when the zygote dies (Linux), so that a busy evaluator cannot outlive it."""
+    with contextlib.suppress(OSError, AttributeError):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() != parent:
+        os._exit(0)
+
+
+def _serve_evaluator(conn: socket.socket, store: ox.Store, prefixes: dict[str, str]) -> NoReturn:
+    """Answer jobs one at a time until the worker closes the socket (or kills this process)."""
+    conn.setblocking(True)
+    send_frame(conn, ("ready", os.getpid()))
+    lowered = False
+    while True:
+        message = recv_frame(conn)
+        if message is None:
+            os._exit(0)
+        job, choices, background = message
+        if background and not lowered:
+            lower_priority(os.getpid())
+            lowered = True
+        try:
+            reply: tuple[str, Any] = ("ok", answer(store, job, choices, _never, prefixes))
+        except Exception as exc:  # handed to the worker, which raises it for the request
+            reply = ("error", _portable(exc))
+        send_frame(conn, reply)
+
+
+def _never() -> bool:
+    return False
+
+
+def _portable(exc: Exception) -> Exception:
+    """``exc`` if it survives pickling, else a RuntimeError saying what it was (a bug: 500)."""
+    try:
+        pickle.loads(pickle.dumps(exc, pickle.HIGHEST_PROTOCOL))
+    except Exception:
+        return RuntimeError(f"{type(exc).__name__}: {exc}")
+    return exc
+
+
+def lower_priority(pid: int) -> None:
+    """Idle CPU priority for ``pid``: it runs only when nothing at normal priority wants a core.
+
+    Unprivileged processes may lower a priority but never raise it again, which is why a
+    lowered evaluator is used for one heavy query and then retired.
+    """
+    with contextlib.suppress(OSError):
+        os.setpriority(os.PRIO_PROCESS, pid, 19)
+    with contextlib.suppress(OSError, AttributeError):
+        os.sched_setscheduler(pid, os.SCHED_IDLE, os.sched_param(0))
