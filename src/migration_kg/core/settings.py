@@ -50,6 +50,7 @@ class Settings:
     body_timeout_s: float = 30.0  # from the end of headers to the end of the body
     keepalive_timeout_s: float = 5.0  # an idle keep-alive connection is closed after this
     max_connections: int = 1024  # open connections; past it, idle ones are closed, then 503
+    metrics_dir: Path | None = None  # where workers share metrics; None = a fresh temporary one
     reasoner: str = "rules"  # or "owlrl", the slow reference engine
     validation_workers: int = 0  # processes for SHACL validation; 0 = one per CPU (at most 4)
 

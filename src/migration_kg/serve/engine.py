@@ -32,8 +32,8 @@ from migration_kg.core.names import DATASET_ARTEFACT, MANIFEST
 from migration_kg.core.settings import Settings
 from migration_kg.serve.evaluation import (
     Answer,
-    Chooser,
     Choices,
+    Chooser,
     Job,
     QueryKind,
     QueryResult,

@@ -167,7 +167,8 @@ def collect(
             triples.append(triple)
         else:
             return QueryResult(kind, _SPO, triples=triples, prefixes=prefixes)
-    return QueryResult(kind, _SPO, triples=triples, truncated=len(triples) == cap, prefixes=prefixes)
+    truncated = len(triples) == cap
+    return QueryResult(kind, _SPO, triples=triples, truncated=truncated, prefixes=prefixes)
 
 
 def evaluate(store: ox.Store, job: Job, stopped: Stopped, prefixes: dict[str, str]) -> QueryResult:

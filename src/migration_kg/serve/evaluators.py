@@ -171,6 +171,19 @@ def _portable(exc: Exception) -> Exception:
     return exc
 
 
+def restore_priority(pid: int) -> None:
+    """Normal priority again before a kill, where the kernel allows it (root, CAP_SYS_NICE).
+
+    A killed process still has to run its exit (unmapping its memory); at idle priority on a
+    saturated machine that can take seconds, holding the memory meanwhile. Unprivileged, the
+    call fails and the exit simply waits for idle CPU: it never slows anything else down.
+    """
+    with contextlib.suppress(OSError, AttributeError):
+        os.sched_setscheduler(pid, os.SCHED_OTHER, os.sched_param(0))
+    with contextlib.suppress(OSError):
+        os.setpriority(os.PRIO_PROCESS, pid, 0)
+
+
 def lower_priority(pid: int) -> None:
     """Idle CPU priority for ``pid``: it runs only when nothing at normal priority wants a core.
 

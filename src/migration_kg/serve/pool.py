@@ -40,6 +40,7 @@ from migration_kg.serve.evaluators import (
     frame,
     lower_priority,
     request_evaluator,
+    restore_priority,
     start_zygote,
 )
 
@@ -103,9 +104,11 @@ class EvaluatorPool:
             self._forget_inherited()
             self._pid = os.getpid()
             self._zygote = start_zygote(self._store, self._prefixes)
-            self._baseline = _rss(os.getpid())
-            for _ in range(self.size):
-                self._hand_over(self._spawn())
+            self._baseline = resident_bytes(os.getpid())
+            quick = [self._spawn() for _ in range(self.size)]
+            for evaluator in quick:
+                self.ensure_pid(evaluator)  # known from the start: killable, and in the metrics
+                self._hand_over(evaluator)
         sampler = threading.Thread(target=self._sample, name="emk-evaluator-sampler", daemon=True)
         sampler.start()
 
@@ -151,21 +154,45 @@ class EvaluatorPool:
             self.start()
         loop = asyncio.get_running_loop()
         deadline = loop.time() + job.timeout
-        evaluator = await self._acquire(loop, background, deadline, job.timeout)
+        message = frame((job, choices, background))
+        reply = await self._evaluate(loop, message, deadline, job.timeout, background)
+        if reply is None:  # its evaluator died at once (killed while idle?): one more try
+            reply = await self._evaluate(loop, message, deadline, job.timeout, background, True)
+        assert reply is not None  # a last try raises instead
+        status, value = reply
+        if status == "ok":
+            assert isinstance(value, Answer)
+            return value
+        raise value
+
+    async def _evaluate(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        message: bytes,
+        deadline: float,
+        timeout: float,
+        background: bool,
+        last_try: bool = False,
+    ) -> tuple[str, Any] | None:
+        """One attempt; None if the evaluator died without a word within the heavy threshold."""
+        evaluator = await self._acquire(loop, background, deadline, timeout)
         call = _Call(self, evaluator, loop)
+        started = loop.time()
         try:
-            reply = await call.run(frame((job, choices, background)), deadline, background)
+            reply = await call.run(message, deadline, timeout, background)
+        except QueryAborted as exc:
+            self._abandon(evaluator, exc)
+            quick = loop.time() - started < self.heavy_after_s
+            if quick and not evaluator.over_memory and not last_try:
+                return None
+            raise
         except BaseException as exc:
             self._abandon(evaluator, exc)
             raise
         finally:
             call.detach()
         self._release(evaluator)
-        status, value = reply
-        if status == "ok":
-            assert isinstance(value, Answer)
-            return value
-        raise value
+        return reply
 
     async def _acquire(
         self,
@@ -212,7 +239,7 @@ class EvaluatorPool:
             self._hand_over(evaluator)
 
     def _hand_over(self, evaluator: _Evaluator) -> None:
-        """Give an idle quick evaluator to the first caller still waiting, else keep it; lock held."""
+        """Give a quick evaluator to the first caller still waiting, else keep it; lock held."""
         while self._waiters:
             loop, waiter = self._waiters.popleft()
             if waiter.done():
@@ -292,6 +319,8 @@ class EvaluatorPool:
         with contextlib.suppress(ValueError):
             self._idle.remove(evaluator)
         if evaluator.pid:
+            if evaluator.lowered:
+                restore_priority(evaluator.pid)
             with contextlib.suppress(ProcessLookupError):
                 os.kill(evaluator.pid, signal.SIGKILL)
         evaluator.sock.close()  # an evaluator still starting exits when it reads end of file
@@ -320,10 +349,12 @@ class EvaluatorPool:
             with self._lock:
                 evaluators = [e for e in self._all if e.pid]
             for evaluator in evaluators:
-                evaluator.rss = _rss(evaluator.pid)
+                evaluator.rss = resident_bytes(evaluator.pid)
                 growth = evaluator.rss - self._baseline
                 if self._max_growth and evaluator.busy and growth > self._max_growth:
                     evaluator.over_memory = True
+                    if evaluator.lowered:
+                        restore_priority(evaluator.pid)
                     with contextlib.suppress(ProcessLookupError):
                         os.kill(evaluator.pid, signal.SIGKILL)
 
@@ -339,7 +370,9 @@ class _Call:
         self.handles: list[asyncio.TimerHandle] = []
         self.reading = False
 
-    async def run(self, message: bytes, deadline: float, background: bool) -> tuple[str, Any]:
+    async def run(
+        self, message: bytes, deadline: float, timeout: float, background: bool
+    ) -> tuple[str, Any]:
         evaluator, loop = self.evaluator, self.loop
         evaluator.busy = True
         try:
@@ -348,7 +381,7 @@ class _Call:
             raise QueryAborted("the evaluator process ended unexpectedly; please retry") from None
         loop.add_reader(evaluator.sock.fileno(), self._readable)
         self.reading = True
-        self.handles.append(loop.call_at(deadline, self._expire, deadline - loop.time()))
+        self.handles.append(loop.call_at(deadline, self._expire, timeout))
         if not background:
             self.handles.append(loop.call_later(self.pool.heavy_after_s, self._heavy))
         return await self.reply
@@ -369,7 +402,7 @@ class _Call:
     def _expire(self, timeout: float) -> None:
         if not self.reply.done():
             self.pool.ensure_pid(self.evaluator)
-            self.reply.set_exception(QueryTimeout(f"query exceeded the {timeout:.3g} s timeout"))
+            self.reply.set_exception(QueryTimeout(f"query exceeded the {timeout:g} s timeout"))
 
     def _readable(self) -> None:
         """Read what has arrived; resolve the reply once a whole answer is in."""
@@ -441,7 +474,7 @@ def _running_loop() -> asyncio.AbstractEventLoop | None:
         return None
 
 
-def _rss(pid: int) -> int:
+def resident_bytes(pid: int) -> int:
     """Resident memory of ``pid`` in bytes (0 if it is gone)."""
     try:
         with open(f"/proc/{pid}/statm", "rb") as statm:

@@ -192,7 +192,8 @@ class Admission:
             await waiter  # the slot is handed over already counted (see _free)
         except TimeoutError:
             wait = self.limits.wait_s
-            raise ServerBusy(f"server busy: no slot within {wait:g} s", self._retry_after("quick"))
+            retry = self._retry_after("quick")
+            raise ServerBusy(f"server busy: no slot within {wait:g} s", retry) from None
         except asyncio.CancelledError:
             if waiter.done() and not waiter.cancelled() and waiter.exception() is None:
                 self._free(slots)  # handed a slot just as the client went away

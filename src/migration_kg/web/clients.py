@@ -35,7 +35,8 @@ def parse_networks(values: Iterable[str]) -> tuple[Network, ...]:
         try:
             networks.append(ipaddress.ip_network(value.strip(), strict=False))
         except ValueError as exc:
-            raise ConfigError(f"trusted proxy {value!r} is not an address or network: {exc}")
+            message = f"trusted proxy {value!r} is not an address or network: {exc}"
+            raise ConfigError(message) from exc
     return tuple(networks)
 
 

@@ -84,7 +84,7 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
 
     # -- connection --------------------------------------------------------------------------
 
-    def connection_made(self, transport: Any) -> None:  # type: ignore[override]
+    def connection_made(self, transport: Any) -> None:
         super().connection_made(transport)
         if len(self.connections) > self.limits.max_connections and not self._make_room():
             self._refuse(503, "too_many_connections", "too many open connections; retry later")

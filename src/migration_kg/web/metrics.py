@@ -28,11 +28,11 @@ from prometheus_client import (
 )
 
 from migration_kg.serve.engine import QueryEngine
+from migration_kg.serve.pool import resident_bytes
 from migration_kg.web.admission import Admission
 
 CONTENT_TYPE = CONTENT_TYPE_LATEST
 _BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
-_PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 _EVALUATOR_EVENTS = ("killed_deadline", "killed_gone", "killed_memory", "died", "lowered")
 
 
@@ -78,7 +78,7 @@ class Metrics:
         )
         self.memory = Gauge(
             "emk_resident_memory_bytes",
-            "Resident memory per worker process (kind=worker) and of its evaluators (kind=evaluators)",
+            "Resident memory of each worker process and (kind=evaluators) of its evaluators",
             ["kind"],
             multiprocess_mode="liveall",
             registry=reg,
@@ -111,7 +111,7 @@ class Metrics:
             for lane, (running, waiting) in admission.depth().items():
                 self.lane.labels(lane, "running").set(running)
                 self.lane.labels(lane, "waiting").set(waiting)
-        self.memory.labels("worker").set(_rss(os.getpid()))
+        self.memory.labels("worker").set(resident_bytes(os.getpid()))
         stats = engine.stats()
         if not stats:
             return
@@ -127,13 +127,5 @@ class Metrics:
         if self.multiprocess_dir is None:
             return generate_latest(self.registry)
         registry = CollectorRegistry()
-        multiprocess.MultiProcessCollector(registry, path=str(self.multiprocess_dir))
+        multiprocess.MultiProcessCollector(registry, path=str(self.multiprocess_dir))  # type: ignore[no-untyped-call]
         return generate_latest(registry)
-
-
-def _rss(pid: int) -> int:
-    try:
-        with open(f"/proc/{pid}/statm", "rb") as statm:
-            return int(statm.read().split()[1]) * _PAGE
-    except (OSError, ValueError, IndexError):
-        return 0

@@ -90,7 +90,7 @@ class ObservabilityMiddleware:
     def _new_id(self, scope: Scope) -> str:
         for name, value in scope["headers"]:
             if name == b"x-request-id" and _REQUEST_ID.fullmatch(value):
-                return value.decode()
+                return bytes(value).decode()
         if self._pid != os.getpid():  # a forked worker numbers its own requests
             self._pid, self._ids = os.getpid(), itertools.count(1)
         return f"{self._pid:x}-{next(self._ids):x}"
