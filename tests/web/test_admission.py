@@ -43,7 +43,7 @@ def test_forwarded_header_wins_and_is_parsed_with_ports_and_ipv6() -> None:
 
 
 def test_trusted_proxy_must_be_an_address_or_network() -> None:
-    with pytest.raises(ConfigError, match="'proxy.example'"):
+    with pytest.raises(ConfigError, match=r"'proxy\.example'"):
         parse_networks(["proxy.example"])
 
 
@@ -122,7 +122,7 @@ def test_no_slot_within_the_wait_is_503_with_retry_after() -> None:
     async def scenario() -> None:
         admission = Admission(Limits(1, 1, 4, 4, 0.25, 0.2))
         holder = await admission.enter("a")
-        with pytest.raises(ServerBusy, match="no slot within 0.2 s") as info:
+        with pytest.raises(ServerBusy, match=r"no slot within 0\.2 s") as info:
             await admission.enter("b")
         assert info.value.retry_after == 1
         admission.leave(holder)
