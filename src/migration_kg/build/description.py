@@ -38,16 +38,14 @@ from migration_kg.core.names import (
     release_file_iri,
 )
 from migration_kg.core.namespaces import (
+    CONTENT_GRAPHS,
     EMK,
     EU_AUTHORITY,
     GRAPH_DATA,
-    GRAPH_INFERRED,
     GRAPH_LINKS,
-    GRAPH_ONTOLOGY,
     ID,
     LICENCE_DOCUMENT,
     ONTOLOGY,
-    CONTENT_GRAPHS,
 )
 
 SPDX = Namespace("http://spdx.org/rdf/terms#")

@@ -28,10 +28,10 @@ from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.namespace import OWL, RDF, XSD
 from rdflib.term import Identifier
 
-from migration_kg.core.names import SOURCE_BASE
-from migration_kg.core.settings import Settings
 from migration_kg.core.errors import SourceError
+from migration_kg.core.names import SOURCE_BASE
 from migration_kg.core.namespaces import PREFIXES
+from migration_kg.core.settings import Settings
 
 log = logging.getLogger(__name__)
 

@@ -19,9 +19,6 @@ from pathlib import Path
 from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import RDF, RDFS, XSD
 
-from migration_kg.core.settings import Settings
-from migration_kg.core.errors import SourceError
-from migration_kg.core.names import GRANULARITY_BASE, PERIOD_BASE
 from migration_kg.build.loading import (
     LoadedSources,
     SourceFile,
@@ -30,7 +27,10 @@ from migration_kg.build.loading import (
     find_line,
     parse_turtle,
 )
+from migration_kg.core.errors import SourceError
+from migration_kg.core.names import GRANULARITY_BASE, PERIOD_BASE
 from migration_kg.core.namespaces import EMK, PREFIXES
+from migration_kg.core.settings import Settings
 
 _MONTHS = [calendar.month_name[m] for m in range(13)]
 _SEASONS = {"spring": (3, 5), "summer": (6, 8), "autumn": (9, 11)}

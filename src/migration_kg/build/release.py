@@ -44,29 +44,8 @@ from rdflib.namespace import DCTERMS, OWL, PROV, RDF
 
 from migration_kg.build.collector import collector_paused
 from migration_kg.build.description import DescriptionInput, GraphStatistics, describe
-from migration_kg.core.errors import SourceError
-from migration_kg.core.formats import RdfFormat
 from migration_kg.build.framing import partner_country_documents
 from migration_kg.build.loading import LoadedSources, SourceFile, SourceKind
-from migration_kg.core.namespaces import (
-    GRAPH_DATA,
-    GRAPH_INFERRED,
-    GRAPH_LINKS,
-    GRAPH_METADATA,
-    GRAPH_ONTOLOGY,
-    ID,
-    LICENCE_DOCUMENT,
-    ONTOLOGY,
-    RELEASE_GRAPHS,
-    CONTENT_GRAPHS,
-)
-from migration_kg.core.names import (
-    CONTEXT,
-    FRAMED_ARTEFACT,
-    MANIFEST,
-    ONTOLOGY_ARTEFACT,
-    artefact,
-)
 from migration_kg.build.rdfbytes import (
     GraphUnion,
     Lines,
@@ -82,6 +61,27 @@ from migration_kg.build.rdfbytes import (
     union_lines,
 )
 from migration_kg.build.validation import ValidationReport
+from migration_kg.core.errors import SourceError
+from migration_kg.core.formats import RdfFormat
+from migration_kg.core.names import (
+    CONTEXT,
+    FRAMED_ARTEFACT,
+    MANIFEST,
+    ONTOLOGY_ARTEFACT,
+    artefact,
+)
+from migration_kg.core.namespaces import (
+    CONTENT_GRAPHS,
+    GRAPH_DATA,
+    GRAPH_INFERRED,
+    GRAPH_LINKS,
+    GRAPH_METADATA,
+    GRAPH_ONTOLOGY,
+    ID,
+    LICENCE_DOCUMENT,
+    ONTOLOGY,
+    RELEASE_GRAPHS,
+)
 
 log = logging.getLogger(__name__)
 
@@ -167,8 +167,8 @@ def assemble(
     """Group the sources into the release graphs, their lines, and describe the build.
 
     The ``metadata`` graph holds the build's provenance and the DCAT-AP/VoID description (see
-    :mod:`migration_kg.build.description`); the artefacts that do not contain it are written here, so
-    that their size and checksum can be stated (the same bytes are written to dist/).
+    :mod:`migration_kg.build.description`); the artefacts that do not contain it are written here,
+    so that their size and checksum can be stated (the same bytes are written to dist/).
     """
     version = release_version(sources)
     digest = build_hash(sources.files)
