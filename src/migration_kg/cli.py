@@ -401,7 +401,9 @@ def serve_command(
         _check_serving(settings)
         _enable_access_log()
         with _metrics_directory(settings.metrics_dir) as shared:
-            _serve(settings, shared, workers, cache, cache_mb)
+            from migration_kg.web.server import serve_release  # after the metrics directory
+
+            serve_release(settings, shared, workers, cache_mb * 2**20 if cache else 0)
 
 
 def _check_serving(settings: Settings) -> None:
@@ -433,31 +435,6 @@ def _metrics_directory(given: Path | None) -> Iterator[Path]:
     finally:
         if given is None:
             shutil.rmtree(directory, ignore_errors=True)
-
-
-def _serve(
-    settings: Settings, shared: Path, workers: int | None, cache: bool, cache_mb: int
-) -> None:
-    from fastapi import FastAPI
-
-    from migration_kg.serve.engine import QueryEngine
-    from migration_kg.web import server
-    from migration_kg.web.app import create_app
-    from migration_kg.web.cache import ResultCache
-    from migration_kg.web.metrics import Metrics
-
-    def build_app() -> FastAPI:
-        engine = QueryEngine.from_release(settings)
-        result_cache = ResultCache(engine.build_hash, cache_mb * 2**20) if cache else None
-        metrics = Metrics(shared)
-        return create_app(settings, engine, result_cache=result_cache, metrics=metrics)
-
-    processes = workers or server.default_workers()
-    sockets = server.listen(settings.host, settings.port, processes)  # fail before loading
-    # The app writes one JSON line per request itself: uvicorn's access log stays off.
-    server.run(
-        build_app, sockets, processes, settings, access_log=False, timeout_graceful_shutdown=5
-    )
 
 
 def _enable_access_log() -> None:

@@ -23,20 +23,18 @@ import asyncio
 import contextlib
 import logging
 import os
-import pickle
 import signal
 import socket
 import threading
 from collections import deque
-from dataclasses import dataclass, field
 from typing import Any
 
 import pyoxigraph as ox
 
 from migration_kg.core.errors import QueryAborted, QueryTimeout, ServerBusy
+from migration_kg.serve.calls import Call, Evaluator, take_hello
 from migration_kg.serve.evaluation import Answer, Choices, Job
 from migration_kg.serve.evaluators import (
-    HEADER,
     frame,
     lower_priority,
     request_evaluator,
@@ -48,20 +46,6 @@ log = logging.getLogger(__name__)
 
 _PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 _SAMPLE_S = 0.25
-_CHUNK = 1 << 20
-
-
-@dataclass(eq=False)
-class _Evaluator:
-    """One evaluator process as the worker sees it (``pid`` 0 until it has said "ready")."""
-
-    sock: socket.socket
-    pid: int = 0
-    lowered: bool = False
-    busy: bool = False
-    over_memory: bool = False
-    rss: int = 0  # bytes, from the sampler
-    inbox: bytearray = field(default_factory=bytearray)
 
 
 class EvaluatorPool:
@@ -80,9 +64,9 @@ class EvaluatorPool:
         self.max_query_mb = max_query_mb
         self._max_growth = max_query_mb * 2**20
         self._lock = threading.Lock()
-        self._idle: list[_Evaluator] = []  # quick evaluators waiting for a job (LIFO: warm caches)
-        self._all: set[_Evaluator] = set()
-        self._waiters: deque[tuple[asyncio.AbstractEventLoop, asyncio.Future[_Evaluator]]] = deque()
+        self._idle: list[Evaluator] = []  # quick evaluators waiting for a job (LIFO: warm caches)
+        self._all: set[Evaluator] = set()
+        self._waiters: deque[tuple[asyncio.AbstractEventLoop, asyncio.Future[Evaluator]]] = deque()
         self._zygote: tuple[int, socket.socket] | None = None
         self._pid = 0
         self._baseline = 0
@@ -176,7 +160,7 @@ class EvaluatorPool:
     ) -> tuple[str, Any] | None:
         """One attempt; None if the evaluator died without a word within the heavy threshold."""
         evaluator = await self._acquire(loop, background, deadline, timeout)
-        call = _Call(self, evaluator, loop)
+        call = Call(self, evaluator, loop)
         started = loop.time()
         try:
             reply = await call.run(message, deadline, timeout, background)
@@ -200,7 +184,7 @@ class EvaluatorPool:
         background: bool,
         deadline: float,
         timeout: float,
-    ) -> _Evaluator:
+    ) -> Evaluator:
         """A quick evaluator (waiting in line for one), or a fresh one for a background job."""
         with self._lock:
             if background:
@@ -209,7 +193,7 @@ class EvaluatorPool:
                 return evaluator
             if self._idle:
                 return self._idle.pop()
-            waiter: asyncio.Future[_Evaluator] = loop.create_future()
+            waiter: asyncio.Future[Evaluator] = loop.create_future()
             self._waiters.append((loop, waiter))
         expiry = loop.call_at(deadline, _expire_waiter, waiter)
         try:
@@ -227,7 +211,7 @@ class EvaluatorPool:
             with self._lock, contextlib.suppress(ValueError):
                 self._waiters.remove((loop, waiter))
 
-    def _release(self, evaluator: _Evaluator) -> None:
+    def _release(self, evaluator: Evaluator) -> None:
         """Back to the quick set (or to the next caller in line); lowered ones are retired."""
         with self._lock:
             evaluator.busy = False
@@ -238,7 +222,7 @@ class EvaluatorPool:
                 return
             self._hand_over(evaluator)
 
-    def _hand_over(self, evaluator: _Evaluator) -> None:
+    def _hand_over(self, evaluator: Evaluator) -> None:
         """Give a quick evaluator to the first caller still waiting, else keep it; lock held."""
         while self._waiters:
             loop, waiter = self._waiters.popleft()
@@ -252,14 +236,14 @@ class EvaluatorPool:
         evaluator.busy = False
         self._idle.append(evaluator)
 
-    def _deliver(self, waiter: asyncio.Future[_Evaluator], evaluator: _Evaluator) -> None:
+    def _deliver(self, waiter: asyncio.Future[Evaluator], evaluator: Evaluator) -> None:
         """On the waiter's loop: hand over, or put back if it gave up meanwhile."""
         if waiter.done():
             self._release(evaluator)
         else:
             waiter.set_result(evaluator)
 
-    def _abandon(self, evaluator: _Evaluator, exc: BaseException) -> None:
+    def _abandon(self, evaluator: Evaluator, exc: BaseException) -> None:
         """The job did not come back: kill its evaluator and replace it if it was a quick one."""
         reason = "killed_gone" if isinstance(exc, asyncio.CancelledError) else "killed_deadline"
         if isinstance(exc, QueryAborted):
@@ -272,7 +256,7 @@ class EvaluatorPool:
             if not evaluator.lowered and not self._stopping.is_set():
                 self._hand_over(self._spawn())
 
-    def lower(self, evaluator: _Evaluator) -> None:
+    def lower(self, evaluator: Evaluator) -> None:
         """The job turned heavy: idle priority, out of the quick set, a fresh one in its place."""
         with self._lock:
             if evaluator.lowered or evaluator not in self._all or not evaluator.pid:
@@ -285,7 +269,7 @@ class EvaluatorPool:
 
     # -- processes ---------------------------------------------------------------------------
 
-    def _spawn(self) -> _Evaluator:
+    def _spawn(self) -> Evaluator:
         """Ask the zygote for a new evaluator (restarting the zygote if it died); lock held."""
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
@@ -299,7 +283,7 @@ class EvaluatorPool:
         finally:
             theirs.close()
         ours.setblocking(False)
-        evaluator = _Evaluator(ours)
+        evaluator = Evaluator(ours)
         self._all.add(evaluator)
         self.counts["spawned"] += 1
         return evaluator
@@ -313,7 +297,7 @@ class EvaluatorPool:
                 os.waitpid(pid, os.WNOHANG)
         self._zygote = start_zygote(self._store, self._prefixes)
 
-    def _discard(self, evaluator: _Evaluator) -> None:
+    def _discard(self, evaluator: Evaluator) -> None:
         """Kill an evaluator and forget it; lock held."""
         self._all.discard(evaluator)
         with contextlib.suppress(ValueError):
@@ -325,7 +309,7 @@ class EvaluatorPool:
                 os.kill(evaluator.pid, signal.SIGKILL)
         evaluator.sock.close()  # an evaluator still starting exits when it reads end of file
 
-    def ensure_pid(self, evaluator: _Evaluator) -> None:
+    def ensure_pid(self, evaluator: Evaluator) -> None:
         """Wait (briefly, blocking) for a starting evaluator's "ready" so that it can be killed."""
         if evaluator.pid or evaluator.sock.fileno() < 0:
             return
@@ -336,7 +320,7 @@ class EvaluatorPool:
                 if not chunk:
                     return
                 evaluator.inbox += chunk
-                _take_hello(evaluator)
+                take_hello(evaluator)
         except OSError:
             pass
         finally:
@@ -357,109 +341,6 @@ class EvaluatorPool:
                         restore_priority(evaluator.pid)
                     with contextlib.suppress(ProcessLookupError):
                         os.kill(evaluator.pid, signal.SIGKILL)
-
-
-class _Call:
-    """One job on one evaluator: send, wait for the reply, lower it when it turns heavy."""
-
-    def __init__(
-        self, pool: EvaluatorPool, evaluator: _Evaluator, loop: asyncio.AbstractEventLoop
-    ) -> None:
-        self.pool, self.evaluator, self.loop = pool, evaluator, loop
-        self.reply: asyncio.Future[tuple[str, Any]] = loop.create_future()
-        self.handles: list[asyncio.TimerHandle] = []
-        self.reading = False
-
-    async def run(
-        self, message: bytes, deadline: float, timeout: float, background: bool
-    ) -> tuple[str, Any]:
-        evaluator, loop = self.evaluator, self.loop
-        evaluator.busy = True
-        try:
-            await loop.sock_sendall(evaluator.sock, message)
-        except OSError:
-            raise QueryAborted("the evaluator process ended unexpectedly; please retry") from None
-        loop.add_reader(evaluator.sock.fileno(), self._readable)
-        self.reading = True
-        self.handles.append(loop.call_at(deadline, self._expire, timeout))
-        if not background:
-            self.handles.append(loop.call_later(self.pool.heavy_after_s, self._heavy))
-        return await self.reply
-
-    def detach(self) -> None:
-        for handle in self.handles:
-            handle.cancel()
-        if self.reading:
-            with contextlib.suppress(ValueError, OSError):
-                self.loop.remove_reader(self.evaluator.sock.fileno())
-            self.reading = False
-
-    def _heavy(self) -> None:
-        self._readable()  # a "ready" not read yet brings the pid
-        if not self.reply.done():
-            self.pool.lower(self.evaluator)
-
-    def _expire(self, timeout: float) -> None:
-        if not self.reply.done():
-            self.pool.ensure_pid(self.evaluator)
-            self.reply.set_exception(QueryTimeout(f"query exceeded the {timeout:g} s timeout"))
-
-    def _readable(self) -> None:
-        """Read what has arrived; resolve the reply once a whole answer is in."""
-        evaluator = self.evaluator
-        ended = False
-        try:
-            while True:
-                chunk = evaluator.sock.recv(_CHUNK)
-                if not chunk:
-                    ended = True
-                    break
-                evaluator.inbox += chunk
-                if len(chunk) < _CHUNK:  # most likely drained: spare the EAGAIN round trip
-                    break
-        except BlockingIOError:
-            pass
-        except OSError:
-            ended = True
-        _take_hello(evaluator)
-        reply = _take_frame(evaluator.inbox)
-        if self.reply.done():
-            return
-        if reply is not None:
-            self.reply.set_result(reply)
-        elif ended:
-            self._fail()
-
-    def _fail(self) -> None:
-        """End of file: the evaluator died (killed for memory, or crashed)."""
-        if self.evaluator.over_memory:
-            limit = self.pool.max_query_mb
-            message = f"query needed more than the {limit} MB memory limit"
-        else:
-            message = "the evaluator process ended unexpectedly; please retry"
-        self.reply.set_exception(QueryAborted(message))
-        self.detach()
-
-
-def _take_hello(evaluator: _Evaluator) -> None:
-    """Consume a leading ``("ready", pid)`` from the inbox, once."""
-    if not evaluator.pid:
-        message = _take_frame(evaluator.inbox)
-        if message is not None:
-            evaluator.pid = int(message[1])
-
-
-def _take_frame(inbox: bytearray) -> Any:
-    """Remove and decode one complete message from ``inbox``; None if it is not all there."""
-    if len(inbox) < HEADER.size:
-        return None
-    size = HEADER.unpack_from(inbox)[0]
-    end = HEADER.size + size
-    if len(inbox) < end:
-        return None
-    message = pickle.loads(memoryview(inbox)[HEADER.size : end])
-    del inbox[:end]
-    return message
 
 
 def _expire_waiter(waiter: asyncio.Future[Any]) -> None:

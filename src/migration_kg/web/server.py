@@ -29,6 +29,7 @@ import signal
 import socket
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import uvicorn
@@ -51,6 +52,36 @@ _STOP_SIGNALS = {signal.SIGTERM, signal.SIGINT}
 _PR_SET_PDEATHSIG = 1
 _STARTUP_FAILURE = 3  # uvicorn's exit code when the app cannot start
 _CHECK_S = 1.0  # how often the parent reads the workers' memory
+
+
+def serve_release(
+    settings: Settings, metrics_dir: Path, workers: int | None, cache_bytes: int
+) -> None:
+    """``migration-kg serve``: bind, load the release, fork ``workers`` (default: CPUs), serve.
+
+    ``metrics_dir`` is prometheus_client's multiprocess directory (set before it was imported);
+    ``cache_bytes`` > 0 turns the result cache on.
+
+    Raises:
+        OSError: the address cannot be bound (before anything is loaded).
+        SourceError: the release is missing or broken.
+    """
+    from fastapi import FastAPI
+
+    from migration_kg.serve.engine import QueryEngine
+    from migration_kg.web.app import create_app
+    from migration_kg.web.cache import ResultCache
+    from migration_kg.web.metrics import Metrics
+
+    def build_app() -> FastAPI:
+        engine = QueryEngine.from_release(settings)
+        cache = ResultCache(engine.build_hash, cache_bytes) if cache_bytes else None
+        return create_app(settings, engine, result_cache=cache, metrics=Metrics(metrics_dir))
+
+    processes = workers or default_workers()
+    sockets = listen(settings.host, settings.port, processes)  # fail before loading
+    # The app writes one JSON line per request itself: uvicorn's access log stays off.
+    run(build_app, sockets, processes, settings, access_log=False, timeout_graceful_shutdown=5)
 
 
 def default_workers() -> int:
