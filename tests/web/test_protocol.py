@@ -205,7 +205,9 @@ def test_access_log_is_json_lines(client: httpx.Client, caplog: pytest.LogCaptur
 def test_relative_iris_resolve_against_the_endpoint(live: LiveServer, client: httpx.Client) -> None:
     """The W3C protocol test query: relative IRIs are resolved, as Oxigraph and Fuseki do."""
     query = "CONSTRUCT { <s> <p> 1 } WHERE {}"
-    response = client.get("/sparql", params={"query": query}, headers={"accept": "application/n-triples"})
+    response = client.get(
+        "/sparql", params={"query": query}, headers={"accept": "application/n-triples"}
+    )
     assert response.status_code == 200
     assert response.text.startswith(f"<{live.url}/s> <{live.url}/p> ")
     based = "BASE <http://example.org/x/> SELECT ?o WHERE { VALUES ?o { <y> } }"

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import pickle
 import socket
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -19,6 +21,7 @@ from migration_kg.core.errors import QueryAborted, QueryTimeout
 from migration_kg.serve.evaluators import HEADER
 
 _CHUNK = 1 << 20
+_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
 
 @dataclass(eq=False)
@@ -31,6 +34,7 @@ class Evaluator:
     busy: bool = False
     over_memory: bool = False
     rss: int = 0  # bytes, from the sampler
+    cpu: float = 0.0  # CPU seconds it had used when its last job ended
     inbox: bytearray = field(default_factory=bytearray)
 
 
@@ -50,13 +54,13 @@ class Call:
 
     def __init__(self, pool: Owner, evaluator: Evaluator, loop: asyncio.AbstractEventLoop) -> None:
         self.pool, self.evaluator, self.loop = pool, evaluator, loop
-        self.reply: asyncio.Future[tuple[str, Any]] = loop.create_future()
+        self.reply: asyncio.Future[tuple[str, Any, float]] = loop.create_future()
         self.handles: list[asyncio.TimerHandle] = []
         self.reading = False
 
     async def run(
         self, message: bytes, deadline: float, timeout: float, background: bool
-    ) -> tuple[str, Any]:
+    ) -> tuple[str, Any, float]:
         evaluator, loop = self.evaluator, self.loop
         evaluator.busy = True
         try:
@@ -79,9 +83,17 @@ class Call:
             self.reading = False
 
     def _heavy(self) -> None:
+        """Lower the evaluator once its job has used ``heavy_after_s`` of CPU (not wall time:
+        on a busy machine a cheap job can wait that long for a core)."""
         self._readable()  # a "ready" not read yet brings the pid
-        if not self.reply.done():
-            self.pool.lower(self.evaluator)
+        if self.reply.done():
+            return
+        used, budget = job_cpu(self.evaluator), self.pool.heavy_after_s
+        if used is not None and used < budget:
+            later = max(budget - used, budget / 4)
+            self.handles.append(self.loop.call_later(later, self._heavy))
+            return
+        self.pool.lower(self.evaluator)
 
     def _expire(self, timeout: float) -> None:
         if not self.reply.done():
@@ -126,11 +138,46 @@ class Call:
 
 
 def take_hello(evaluator: Evaluator) -> None:
-    """Consume a leading ``("ready", pid)`` from the inbox, once."""
+    """Consume a leading ``("ready", pid, cpu)`` from the inbox, once."""
     if not evaluator.pid:
         message = take_frame(evaluator.inbox)
         if message is not None:
-            evaluator.pid = int(message[1])
+            evaluator.pid, evaluator.cpu = int(message[1]), float(message[2])
+
+
+def job_cpu(evaluator: Evaluator | None) -> float | None:
+    """CPU seconds the evaluator's current job has used (None if unknown: not started yet)."""
+    if evaluator is None or not evaluator.pid:
+        return None
+    try:
+        with open(f"/proc/{evaluator.pid}/stat", "rb") as stat:
+            fields = stat.read().rsplit(b")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    return (int(fields[11]) + int(fields[12])) / _TICKS - evaluator.cpu
+
+
+class Probe:
+    """Lets the web layer ask how much CPU its request's evaluation has used so far.
+
+    Set in ``current_probe`` around a request; the pool records the evaluator it runs on.
+    Wall time is no measure of a query's cost on a busy machine; CPU time is.
+    """
+
+    __slots__ = ("evaluator", "used")
+
+    def __init__(self) -> None:
+        self.used = False  # the request went to an evaluator process (else: unknown cost)
+        self.evaluator: Evaluator | None = None
+
+    def cpu(self) -> float | None:
+        """CPU seconds used so far: 0 while waiting for an evaluator, None if not known."""
+        if self.used and self.evaluator is None:
+            return 0.0
+        return job_cpu(self.evaluator)
+
+
+current_probe: ContextVar[Probe | None] = ContextVar("emk_probe", default=None)
 
 
 def take_frame(inbox: bytearray) -> Any:

@@ -10,8 +10,10 @@ evaluators at once; evaluators get SIGKILL if the zygote dies, and the zygote ex
 worker closes (or loses) its end of their socket: no process outlives its worker.
 
 Messages are length-prefixed pickles over a Unix socket pair per evaluator: the evaluator says
-``("ready", pid)``, then answers each ``(job, choices, background)`` with ``("ok", Answer)`` or
-``("error", exception)``. A background job lowers the evaluator to idle CPU priority first.
+``("ready", pid, cpu)``, then answers each ``(job, choices, background)`` with
+``("ok", Answer, cpu)`` or ``("error", exception, cpu)``, ``cpu`` being the CPU seconds it has
+used so far (so the worker can tell how much CPU a running job has taken). A background job
+lowers the evaluator to idle CPU priority first.
 """
 
 from __future__ import annotations
@@ -141,7 +143,7 @@ def _die_with(parent: int) -> None:
 def _serve_evaluator(conn: socket.socket, store: ox.Store, prefixes: dict[str, str]) -> NoReturn:
     """Answer jobs one at a time until the worker closes the socket (or kills this process)."""
     conn.setblocking(True)
-    send_frame(conn, ("ready", os.getpid()))
+    send_frame(conn, ("ready", os.getpid(), _cpu()))
     lowered = False
     while True:
         message = recv_frame(conn)
@@ -152,10 +154,19 @@ def _serve_evaluator(conn: socket.socket, store: ox.Store, prefixes: dict[str, s
             lower_priority(os.getpid())
             lowered = True
         try:
-            reply: tuple[str, Any] = ("ok", answer(store, job, choices, _never, prefixes))
+            reply: tuple[str, Any, float] = (
+                "ok",
+                answer(store, job, choices, _never, prefixes),
+                _cpu(),
+            )
         except Exception as exc:  # handed to the worker, which raises it for the request
-            reply = ("error", _portable(exc))
+            reply = ("error", _portable(exc), _cpu())
         send_frame(conn, reply)
+
+
+def _cpu() -> float:
+    times = os.times()
+    return times.user + times.system
 
 
 def _never() -> bool:

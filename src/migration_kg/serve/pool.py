@@ -32,7 +32,7 @@ from typing import Any
 import pyoxigraph as ox
 
 from migration_kg.core.errors import QueryAborted, QueryTimeout, ServerBusy
-from migration_kg.serve.calls import Call, Evaluator, take_hello
+from migration_kg.serve.calls import Call, Evaluator, current_probe, take_hello
 from migration_kg.serve.evaluation import Answer, Choices, Job
 from migration_kg.serve.evaluators import (
     frame,
@@ -143,7 +143,7 @@ class EvaluatorPool:
         if reply is None:  # its evaluator died at once (killed while idle?): one more try
             reply = await self._evaluate(loop, message, deadline, job.timeout, background, True)
         assert reply is not None  # a last try raises instead
-        status, value = reply
+        status, value, _ = reply
         if status == "ok":
             assert isinstance(value, Answer)
             return value
@@ -157,9 +157,14 @@ class EvaluatorPool:
         timeout: float,
         background: bool,
         last_try: bool = False,
-    ) -> tuple[str, Any] | None:
+    ) -> tuple[str, Any, float] | None:
         """One attempt; None if the evaluator died without a word within the heavy threshold."""
+        probe = current_probe.get()
+        if probe is not None:  # the web layer may ask how much CPU this job has used
+            probe.used = True
         evaluator = await self._acquire(loop, background, deadline, timeout)
+        if probe is not None:
+            probe.evaluator = evaluator
         call = Call(self, evaluator, loop)
         started = loop.time()
         try:
@@ -175,6 +180,9 @@ class EvaluatorPool:
             raise
         finally:
             call.detach()
+            if probe is not None:
+                probe.evaluator = None
+        evaluator.cpu = float(reply[2])
         self._release(evaluator)
         return reply
 

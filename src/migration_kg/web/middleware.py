@@ -25,6 +25,7 @@ from collections.abc import Callable
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from migration_kg.core.errors import ServerBusy
+from migration_kg.serve.calls import Probe, current_probe
 from migration_kg.web.admission import Admission, Ticket, TooManyRequests, current_lane
 from migration_kg.web.clients import ClientResolver
 from migration_kg.web.errors import CORS_HEADERS, error_response
@@ -198,6 +199,7 @@ class AdmissionMiddleware:
             return
         guard = _Guard(self.admission, ticket, receive, send)
         token = current_lane.set(ticket.lane or "quick")
+        probing = current_probe.set(guard.probe)
         try:
             await self.app(scope, guard.receive, guard.send)
         except asyncio.CancelledError:
@@ -205,6 +207,7 @@ class AdmissionMiddleware:
                 raise
             await guard.answer_stopped(scope)
         finally:
+            current_probe.reset(probing)
             current_lane.reset(token)
             guard.close()
             self.admission.leave(ticket)
@@ -220,6 +223,7 @@ class _Guard:
         self._send = send
         self.started = False
         self.refused = False
+        self.probe = Probe()
         self.timer: asyncio.TimerHandle | None = None
         if ticket.lane == "quick":
             loop = asyncio.get_running_loop()
@@ -261,8 +265,15 @@ class _Guard:
         self.receiver.stop()
 
     def _turned_heavy(self) -> None:
+        """Past ``heavy_after_s``: heavy if its evaluation used that much CPU (wall time when
+        the cost is unknown: pages, in-thread or remote evaluation)."""
         self.timer = None
         if self.started:
+            return
+        budget, used = self.admission.limits.heavy_after_s, self.probe.cpu()
+        if used is not None and used < budget:  # waiting for a core or an evaluator: not heavy
+            loop = asyncio.get_running_loop()
+            self.timer = loop.call_later(max(budget - used, budget / 4), self._turned_heavy)
             return
         if self.admission.promote(self.ticket):
             self.receiver.watch(self._gone)
