@@ -21,6 +21,7 @@ from migration_kg.core.errors import QueryAborted, QueryTimeout
 from migration_kg.serve.evaluators import HEADER
 
 _CHUNK = 1 << 20
+WALL_FACTOR = 4
 _TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
 
@@ -57,12 +58,14 @@ class Call:
         self.reply: asyncio.Future[tuple[str, Any, float]] = loop.create_future()
         self.handles: list[asyncio.TimerHandle] = []
         self.reading = False
+        self.started = 0.0
 
     async def run(
         self, message: bytes, deadline: float, timeout: float, background: bool
     ) -> tuple[str, Any, float]:
         evaluator, loop = self.evaluator, self.loop
         evaluator.busy = True
+        self.started = loop.time()
         try:
             await loop.sock_sendall(evaluator.sock, message)
         except OSError:
@@ -89,8 +92,8 @@ class Call:
         if self.reply.done():
             return
         used, budget = job_cpu(self.evaluator), self.pool.heavy_after_s
-        if used is not None and used < budget:
-            later = max(budget - used, budget / 4)
+        if not is_heavy(used, self.loop.time() - self.started, budget):
+            later = max(budget - (used or 0.0), budget / 4)
             self.handles.append(self.loop.call_later(later, self._heavy))
             return
         self.pool.lower(self.evaluator)
@@ -164,17 +167,30 @@ class Probe:
     Wall time is no measure of a query's cost on a busy machine; CPU time is.
     """
 
-    __slots__ = ("evaluator", "used")
+    __slots__ = ("evaluator", "since", "used")
 
     def __init__(self) -> None:
         self.used = False  # the request went to an evaluator process (else: unknown cost)
         self.evaluator: Evaluator | None = None
+        self.since = 0.0  # loop time its evaluation started
 
     def cpu(self) -> float | None:
         """CPU seconds used so far: 0 while waiting for an evaluator, None if not known."""
         if self.used and self.evaluator is None:
             return 0.0
         return job_cpu(self.evaluator)
+
+    def running_for(self, now: float) -> float:
+        return now - self.since if self.evaluator is not None else 0.0
+
+
+def is_heavy(cpu: float | None, running: float, budget: float) -> bool:
+    """Heavy: ``budget`` seconds of CPU used, or ``WALL_FACTOR`` times that while running (on a
+    saturated machine a runaway query gets little CPU, and must not hold a quick slot long);
+    with the CPU unknown, ``budget`` of wall time."""
+    if cpu is None:
+        return True
+    return cpu >= budget or running >= WALL_FACTOR * budget
 
 
 current_probe: ContextVar[Probe | None] = ContextVar("emk_probe", default=None)

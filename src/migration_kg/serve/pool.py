@@ -164,7 +164,7 @@ class EvaluatorPool:
             probe.used = True
         evaluator = await self._acquire(loop, background, deadline, timeout)
         if probe is not None:
-            probe.evaluator = evaluator
+            probe.evaluator, probe.since = evaluator, loop.time()
         call = Call(self, evaluator, loop)
         started = loop.time()
         try:

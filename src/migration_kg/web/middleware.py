@@ -25,7 +25,7 @@ from collections.abc import Callable
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from migration_kg.core.errors import ServerBusy
-from migration_kg.serve.calls import Probe, current_probe
+from migration_kg.serve.calls import Probe, current_probe, is_heavy
 from migration_kg.web.admission import Admission, Ticket, TooManyRequests, current_lane
 from migration_kg.web.clients import ClientResolver
 from migration_kg.web.errors import CORS_HEADERS, error_response
@@ -271,9 +271,10 @@ class _Guard:
         if self.started:
             return
         budget, used = self.admission.limits.heavy_after_s, self.probe.cpu()
-        if used is not None and used < budget:  # waiting for a core or an evaluator: not heavy
-            loop = asyncio.get_running_loop()
-            self.timer = loop.call_later(max(budget - used, budget / 4), self._turned_heavy)
+        loop = asyncio.get_running_loop()
+        if not is_heavy(used, self.probe.running_for(loop.time()), budget):
+            later = max(budget - (used or 0.0), budget / 4)  # waiting for a core or an evaluator
+            self.timer = loop.call_later(later, self._turned_heavy)
             return
         if self.admission.promote(self.ticket):
             self.receiver.watch(self._gone)
