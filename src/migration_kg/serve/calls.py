@@ -11,14 +11,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import pickle
 import socket
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from migration_kg.core.errors import QueryAborted, QueryTimeout
-from migration_kg.serve.evaluators import HEADER
+from migration_kg.serve.evaluators import HEADER, decode
 
 _CHUNK = 1 << 20
 WALL_FACTOR = 4
@@ -204,6 +203,6 @@ def take_frame(inbox: bytearray) -> Any:
     end = HEADER.size + size
     if len(inbox) < end:
         return None
-    message = pickle.loads(memoryview(inbox)[HEADER.size : end])
+    message = decode(bytes(memoryview(inbox)[HEADER.size : end]))
     del inbox[:end]
     return message

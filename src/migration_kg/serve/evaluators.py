@@ -9,7 +9,9 @@ costs the worker nothing but a message. The zygote ignores SIGCHLD, so the kerne
 evaluators at once; evaluators get SIGKILL if the zygote dies, and the zygote exits when the
 worker closes (or loses) its end of their socket: no process outlives its worker.
 
-Messages are length-prefixed pickles over a Unix socket pair per evaluator: the evaluator says
+Messages are length-prefixed over a Unix socket pair per evaluator, in ``marshal`` when they are
+plain data (the common case: a few microseconds, where pickling dataclasses and enums cost tens)
+and in pickle otherwise (pyoxigraph terms for dataset parameters, exceptions). The evaluator says
 ``("ready", pid, cpu)``, then answers each ``(job, choices, background)`` with
 ``("ok", Answer, cpu)`` or ``("error", exception, cpu)``, ``cpu`` being the CPU seconds it has
 used so far (so the worker can tell how much CPU a running job has taken). A background job
@@ -21,6 +23,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import gc
+import marshal
 import os
 import pickle
 import signal
@@ -30,23 +33,34 @@ from typing import Any, NoReturn
 
 import pyoxigraph as ox
 
-from migration_kg.serve.evaluation import answer
+from migration_kg.core.errors import MigrationKGError
+from migration_kg.core.formats import RdfFormat, ResultFormat
+from migration_kg.serve.evaluation import Answer, Choices, Family, Format, Job, answer
 
 HEADER = struct.Struct("!Q")
 _PR_SET_PDEATHSIG = 1
 _SPAWN = b"s"
+_MARSHAL, _PICKLE = b"m", b"p"
+
+
+def encode(message: Any) -> bytes:
+    """One message as a frame: length, a tag (marshal or pickle), the payload."""
+    try:
+        payload = _MARSHAL + marshal.dumps(message)
+    except ValueError:  # not plain data
+        payload = _PICKLE + pickle.dumps(message, pickle.HIGHEST_PROTOCOL)
+    return HEADER.pack(len(payload)) + payload
+
+
+def decode(payload: bytes | memoryview) -> Any:
+    """A frame's payload (without its length) back into the message."""
+    body = payload[1:]
+    return marshal.loads(body) if payload[:1] == _MARSHAL else pickle.loads(body)
 
 
 def send_frame(sock: socket.socket, message: Any) -> None:
     """Write one message (blocking socket)."""
-    payload = pickle.dumps(message, pickle.HIGHEST_PROTOCOL)
-    sock.sendall(HEADER.pack(len(payload)) + payload)
-
-
-def frame(message: Any) -> bytes:
-    """One message as bytes to send (the worker writes them without blocking)."""
-    payload = pickle.dumps(message, pickle.HIGHEST_PROTOCOL)
-    return HEADER.pack(len(payload)) + payload
+    sock.sendall(encode(message))
 
 
 def recv_frame(sock: socket.socket) -> Any:
@@ -55,7 +69,50 @@ def recv_frame(sock: socket.socket) -> Any:
     if head is None:
         return None
     body = _recv_exactly(sock, HEADER.unpack(head)[0])
-    return None if body is None else pickle.loads(body)
+    return None if body is None else decode(body)
+
+
+def job_message(job: Job, choices: Choices, background: bool) -> bytes:
+    """A job as plain data: formats by name, a refusal to choose as a pickled exception."""
+    wire = tuple(_choice(choices[family]) for family in ("results", "graph"))
+    return encode((job.text, job.kwargs, job.timeout, job.kind, job.row_cap, background, *wire))
+
+
+def _choice(choice: Format | MigrationKGError) -> str | bytes:
+    if isinstance(choice, MigrationKGError):
+        return pickle.dumps(_portable(choice), pickle.HIGHEST_PROTOCOL)
+    return f"{type(choice).__name__}:{choice.name}"  # a chooser may pick across families
+
+
+def _read_job(message: tuple[Any, ...]) -> tuple[Job, Choices, bool]:
+    text, kwargs, timeout, kind, row_cap, background, results, graph = message
+    choices: dict[Family, Format | MigrationKGError] = {
+        "results": _unchoice(results),
+        "graph": _unchoice(graph),
+    }
+    return Job(text, kwargs, timeout, kind, row_cap), choices, background
+
+
+def _unchoice(wire: str | bytes) -> Any:
+    if isinstance(wire, bytes):
+        return pickle.loads(wire)
+    family, name = wire.split(":")
+    return ResultFormat[name] if family == ResultFormat.__name__ else RdfFormat[name]
+
+
+def answer_reply(value: Answer, cpu: float) -> tuple[Any, ...]:
+    family = "results" if isinstance(value.fmt, ResultFormat) else "graph"
+    return ("ok", (value.kind, value.body, family, value.fmt.name, value.truncated), cpu)
+
+
+def read_reply(reply: tuple[Any, ...]) -> tuple[str, Answer | Exception, float]:
+    """``("ok", Answer, cpu)`` or ``("error", exception, cpu)`` from the evaluator's message."""
+    status, value, cpu = reply
+    if status == "ok":
+        kind, body, family, name, truncated = value
+        fmt = ResultFormat[name] if family == "results" else RdfFormat[name]
+        return status, Answer(kind, body, fmt, truncated), cpu
+    return status, pickle.loads(value), cpu
 
 
 def _recv_exactly(sock: socket.socket, size: int) -> bytes | None:
@@ -149,19 +206,17 @@ def _serve_evaluator(conn: socket.socket, store: ox.Store, prefixes: dict[str, s
         message = recv_frame(conn)
         if message is None:
             os._exit(0)
-        job, choices, background = message
+        job, choices, background = _read_job(message)
         if background and not lowered:
             lower_priority(os.getpid())
             lowered = True
         try:
-            reply: tuple[str, Any, float] = (
-                "ok",
-                answer(store, job, choices, _never, prefixes),
-                _cpu(),
-            )
+            result = answer(store, job, choices, _never, prefixes)
         except Exception as exc:  # handed to the worker, which raises it for the request
-            reply = ("error", _portable(exc), _cpu())
-        send_frame(conn, reply)
+            failed = pickle.dumps(_portable(exc), pickle.HIGHEST_PROTOCOL)
+            send_frame(conn, ("error", failed, _cpu()))
+        else:
+            send_frame(conn, answer_reply(result, _cpu()))
 
 
 def _cpu() -> float:

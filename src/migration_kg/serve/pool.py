@@ -35,8 +35,9 @@ from migration_kg.core.errors import QueryAborted, QueryTimeout, ServerBusy
 from migration_kg.serve.calls import Call, Evaluator, current_probe, take_hello
 from migration_kg.serve.evaluation import Answer, Choices, Job
 from migration_kg.serve.evaluators import (
-    frame,
+    job_message,
     lower_priority,
+    read_reply,
     request_evaluator,
     restore_priority,
     start_zygote,
@@ -138,14 +139,13 @@ class EvaluatorPool:
             self.start()
         loop = asyncio.get_running_loop()
         deadline = loop.time() + job.timeout
-        message = frame((job, choices, background))
+        message = job_message(job, choices, background)
         reply = await self._evaluate(loop, message, deadline, job.timeout, background)
         if reply is None:  # its evaluator died at once (killed while idle?): one more try
             reply = await self._evaluate(loop, message, deadline, job.timeout, background, True)
         assert reply is not None  # a last try raises instead
-        status, value, _ = reply
-        if status == "ok":
-            assert isinstance(value, Answer)
+        _, value, _ = read_reply(reply)
+        if isinstance(value, Answer):
             return value
         raise value
 
