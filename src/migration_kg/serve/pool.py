@@ -6,7 +6,8 @@ in FIFO order). A query still running after ``heavy_after_s`` is *heavy*: its ev
 idle CPU priority (cheap queries on any core pre-empt it) and leaves the quick set, which gets a
 fresh evaluator in its place. At the deadline, or when its caller goes away, an evaluation is
 killed with SIGKILL: its CPU is free at once. A *background* query (from a client the web layer
-knows for heavy queries) starts on its own idle-priority evaluator. A lowered evaluator serves
+knows for heavy queries) starts on its own evaluator at nice 10 (idle priority too once heavy). A
+lowered evaluator serves
 one query and is retired: the kernel does not let it back to normal priority, and the pages a
 long query unshared from the store go with it.
 
@@ -197,7 +198,7 @@ class EvaluatorPool:
         with self._lock:
             if background:
                 evaluator = self._spawn()
-                evaluator.lowered = True  # it lowers itself before running the job
+                evaluator.lowered = True  # it lowers itself (nice 10) before running the job
                 return evaluator
             if self._idle:
                 return self._idle.pop()
@@ -267,12 +268,13 @@ class EvaluatorPool:
     def lower(self, evaluator: Evaluator) -> None:
         """The job turned heavy: idle priority, out of the quick set, a fresh one in its place."""
         with self._lock:
-            if evaluator.lowered or evaluator not in self._all or not evaluator.pid:
+            if evaluator.idle or evaluator not in self._all or not evaluator.pid:
                 return
             lower_priority(evaluator.pid)
-            evaluator.lowered = True
+            quick = not evaluator.lowered
+            evaluator.lowered = evaluator.idle = True
             self.counts["lowered"] += 1
-            if not self._stopping.is_set():
+            if quick and not self._stopping.is_set():
                 self._hand_over(self._spawn())
 
     # -- processes ---------------------------------------------------------------------------

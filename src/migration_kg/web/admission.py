@@ -37,8 +37,18 @@ Lane = Literal["quick", "heavy"]
 FLAG_S = 60.0  # how long a client stays in the heavy lane without a quick request
 _MAX_CLIENTS = 100_000  # clients remembered (in flight or flagged) before old flags are dropped
 
-# The lane of the request being handled, for the engine call (heavy: start at idle priority).
+# The lane of the request being handled, for the engine call (heavy: start at lower priority).
 current_lane: ContextVar[Lane] = ContextVar("emk_lane", default="quick")
+# When the request's time is up (event-loop time): waiting for a slot counts against it.
+request_deadline: ContextVar[float | None] = ContextVar("emk_deadline", default=None)
+
+
+def remaining_s() -> float | None:
+    """Seconds left before the current request's deadline (None outside admission)."""
+    deadline = request_deadline.get()
+    if deadline is None:
+        return None
+    return max(0.05, deadline - asyncio.get_running_loop().time())
 
 
 class TooManyRequests(MigrationKGError):

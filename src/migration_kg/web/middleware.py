@@ -24,9 +24,15 @@ from collections.abc import Callable
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from migration_kg.core.errors import ServerBusy
+from migration_kg.core.errors import QueryTimeout, ServerBusy
 from migration_kg.serve.calls import Probe, current_probe, is_heavy
-from migration_kg.web.admission import Admission, Ticket, TooManyRequests, current_lane
+from migration_kg.web.admission import (
+    Admission,
+    Ticket,
+    TooManyRequests,
+    current_lane,
+    request_deadline,
+)
 from migration_kg.web.clients import ClientResolver
 from migration_kg.web.errors import CORS_HEADERS, error_response
 from migration_kg.web.metrics import Metrics
@@ -43,6 +49,7 @@ _PREFLIGHT = [
     (b"content-length", b"0"),
 ]
 _DEFAULT_ALLOWED_HEADERS = b"Accept, Content-Type, If-None-Match"
+_GRACE_S = 0.1
 _REQUEST_ID = re.compile(rb"[A-Za-z0-9._:-]{1,64}")
 # Never queued or counted against a client: probes, metrics and static files cost no query.
 EXEMPT_PATHS = frozenset({"/health", "/metrics", "/favicon.ico", "/robots.txt"})
@@ -188,6 +195,7 @@ class AdmissionMiddleware:
         if scope["type"] != "http" or path in EXEMPT_PATHS or path.startswith(EXEMPT_PREFIXES):
             await self.app(scope, receive, send)
             return
+        deadline = asyncio.get_running_loop().time() + self.admission.limits.wait_s
         client = self.resolver.resolve(scope)
         record = current_record.get()
         if record is not None:
@@ -197,9 +205,10 @@ class AdmissionMiddleware:
         except (TooManyRequests, ServerBusy) as exc:
             await error_response(exc)(scope, receive, send)
             return
-        guard = _Guard(self.admission, ticket, receive, send)
+        guard = _Guard(self.admission, ticket, receive, send, deadline)
         token = current_lane.set(ticket.lane or "quick")
         probing = current_probe.set(guard.probe)
+        timing = request_deadline.set(deadline)
         try:
             await self.app(scope, guard.receive, guard.send)
         except asyncio.CancelledError:
@@ -207,6 +216,7 @@ class AdmissionMiddleware:
                 raise
             await guard.answer_stopped(scope)
         finally:
+            request_deadline.reset(timing)
             current_probe.reset(probing)
             current_lane.reset(token)
             guard.close()
@@ -216,17 +226,21 @@ class AdmissionMiddleware:
 class _Guard:
     """One admitted request: the heavy-lane timer and, once heavy, the client-gone watch."""
 
-    def __init__(self, admission: Admission, ticket: Ticket, receive: Receive, send: Send) -> None:
+    def __init__(
+        self, admission: Admission, ticket: Ticket, receive: Receive, send: Send, deadline: float
+    ) -> None:
         self.admission, self.ticket = admission, ticket
         self.task = asyncio.current_task()
         self.receiver = _Receiver(receive)
         self._send = send
         self.started = False
-        self.refused = False
+        self.refused = self.expired = False
         self.probe = Probe()
         self.timer: asyncio.TimerHandle | None = None
+        loop = asyncio.get_running_loop()
+        # A backstop: the engine's own deadline (the time left, see sparql.py) comes first.
+        self.expiry = loop.call_at(deadline + _GRACE_S, self._expired)
         if ticket.lane == "quick":
-            loop = asyncio.get_running_loop()
             self.timer = loop.call_later(admission.limits.heavy_after_s, self._turned_heavy)
         else:
             self.receiver.watch(self._gone)
@@ -242,7 +256,7 @@ class _Guard:
 
     def stopped(self) -> bool:
         """Whether this guard cancelled the request (then it owns the answer)."""
-        if self.refused or self.receiver.gone:
+        if self.refused or self.expired or self.receiver.gone:
             if self.task is not None:
                 self.task.uncancel()
             return True
@@ -252,17 +266,28 @@ class _Guard:
         if self.receiver.gone:
             note("client-gone", "client_gone")
             return
-        if not self.started:
+        if self.started:
+            return
+        if self.expired:
+            wait = self.admission.limits.wait_s
+            response = error_response(QueryTimeout(f"request exceeded the {wait:g} s timeout"))
+        else:
             retry = self.admission.retry_after_heavy()
             exc = ServerBusy("server busy with long-running queries; retry later", retry)
             response = error_response(exc)
             note("cancelled", "heavy_lane_full")
-            await response(scope, self.receiver, self._send)
+        await response(scope, self.receiver, self._send)
 
     def close(self) -> None:
+        self.expiry.cancel()
         if self.timer is not None:
             self.timer.cancel()
         self.receiver.stop()
+
+    def _expired(self) -> None:
+        if not self.started:
+            self.expired = True
+            self._cancel()
 
     def _turned_heavy(self) -> None:
         """Past ``heavy_after_s``: heavy if its evaluation used that much CPU (wall time when

@@ -16,11 +16,12 @@ import pyoxigraph as ox
 from fastapi import APIRouter, Request
 from starlette.responses import JSONResponse, Response
 
+from migration_kg.core.errors import QueryTimeout
 from migration_kg.core.formats import RdfFormat, ResultFormat
 from migration_kg.core.namespaces import PREFIXES, SD
 from migration_kg.core.settings import Settings
 from migration_kg.serve.engine import QueryEngine
-from migration_kg.web.admission import Admission, current_lane
+from migration_kg.web.admission import Admission, current_lane, remaining_s
 from migration_kg.web.cache import ResultCache
 from migration_kg.web.errors import CORS_HEADERS
 from migration_kg.web.metrics import CONTENT_TYPE, Metrics
@@ -68,14 +69,21 @@ async def sparql_response(request: Request, state: AppState) -> Response:
         hit = cache.get(key, req.accept, req.formats)
         if hit is not None:
             return _answered(hit.body, hit.fmt, hit.truncated, state, cached="hit")
-    answer = await state.engine.answer_async(
-        req.query,
-        partial(_choose, req),
-        default_graph_uris=req.default_graph_uris,
-        named_graph_uris=req.named_graph_uris,
-        base_iri=base_iri,
-        background=current_lane.get() == "heavy",
-    )
+    try:
+        answer = await state.engine.answer_async(
+            req.query,
+            partial(_choose, req),
+            default_graph_uris=req.default_graph_uris,
+            named_graph_uris=req.named_graph_uris,
+            timeout_s=remaining_s(),  # time spent waiting for a slot counts
+            base_iri=base_iri,
+            background=current_lane.get() == "heavy",
+        )
+    except QueryTimeout as exc:
+        if type(exc) is not QueryTimeout:  # busy, aborted: their own message
+            raise
+        limit = state.settings.query_timeout_s
+        raise QueryTimeout(f"query exceeded the {limit:g} s timeout") from exc
     if cache is not None and key is not None:
         cache.put(key, answer.offered, answer.fmt, answer.body, answer.truncated)
         return _answered(answer.body, answer.fmt, answer.truncated, state, cached="miss")
