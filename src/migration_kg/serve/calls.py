@@ -45,7 +45,7 @@ class Owner(Protocol):
     heavy_after_s: float
     max_query_mb: int
 
-    def lower(self, evaluator: Evaluator) -> None: ...
+    def lower(self, evaluator: Evaluator, idle: bool) -> None: ...
 
     def ensure_pid(self, evaluator: Evaluator) -> None: ...
 
@@ -91,11 +91,14 @@ class Call:
         if self.reply.done():
             return
         used, budget = job_cpu(self.evaluator), self.pool.heavy_after_s
-        if not is_heavy(used, self.loop.time() - self.started, budget):
-            later = max(budget - (used or 0.0), budget / 4)
-            self.handles.append(self.loop.call_later(later, self._heavy))
+        if used is None or used >= budget:
+            self.pool.lower(self.evaluator, idle=True)
             return
-        self.pool.lower(self.evaluator)
+        if is_heavy(used, self.loop.time() - self.started, budget):
+            # Slow in wall time only (a busy machine?): out of the quick set, not yet idle.
+            self.pool.lower(self.evaluator, idle=False)
+        later = max(budget - used, budget / 4)
+        self.handles.append(self.loop.call_later(later, self._heavy))
 
     def _expire(self, timeout: float) -> None:
         if not self.reply.done():

@@ -38,6 +38,7 @@ from migration_kg.serve.evaluation import Answer, Choices, Job
 from migration_kg.serve.evaluators import (
     job_message,
     lower_priority,
+    nice_priority,
     read_reply,
     request_evaluator,
     restore_priority,
@@ -265,17 +266,25 @@ class EvaluatorPool:
             if not evaluator.lowered and not self._stopping.is_set():
                 self._hand_over(self._spawn())
 
-    def lower(self, evaluator: Evaluator) -> None:
-        """The job turned heavy: idle priority, out of the quick set, a fresh one in its place."""
+    def lower(self, evaluator: Evaluator, idle: bool) -> None:
+        """The job turned heavy: out of the quick set (a fresh one in its place), at idle
+        priority if it used its CPU budget, else (only slow in wall time) at nice 19."""
         with self._lock:
             if evaluator.idle or evaluator not in self._all or not evaluator.pid:
                 return
-            lower_priority(evaluator.pid)
+            if idle:
+                lower_priority(evaluator.pid)
+                evaluator.idle = True
+            elif evaluator.lowered:
+                return
+            else:
+                nice_priority(evaluator.pid)
             quick = not evaluator.lowered
-            evaluator.lowered = evaluator.idle = True
-            self.counts["lowered"] += 1
-            if quick and not self._stopping.is_set():
-                self._hand_over(self._spawn())
+            evaluator.lowered = True
+            if quick:
+                self.counts["lowered"] += 1
+                if not self._stopping.is_set():
+                    self._hand_over(self._spawn())
 
     # -- processes ---------------------------------------------------------------------------
 
