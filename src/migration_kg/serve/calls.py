@@ -95,7 +95,7 @@ class Call:
             self.pool.lower(self.evaluator, idle=True)
             return
         if is_heavy(used, self.loop.time() - self.started, budget):
-            # Slow in wall time only (a busy machine?): out of the quick set, not yet idle.
+            # Slow in wall time only (a busy machine?): out of the quick set, priority kept.
             self.pool.lower(self.evaluator, idle=False)
         later = max(budget - used, budget / 4)
         self.handles.append(self.loop.call_later(later, self._heavy))

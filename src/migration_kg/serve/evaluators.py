@@ -254,12 +254,6 @@ def restore_priority(pid: int) -> None:
         os.setpriority(os.PRIO_PROCESS, pid, 0)
 
 
-def nice_priority(pid: int) -> None:
-    """Nice 19: a lower share of the CPU than anything at normal priority, but a share."""
-    with contextlib.suppress(OSError):
-        os.setpriority(os.PRIO_PROCESS, pid, 19)
-
-
 def lower_priority(pid: int) -> None:
     """Idle CPU priority for ``pid``: it runs only when nothing at normal priority wants a core.
 

@@ -38,7 +38,6 @@ from migration_kg.serve.evaluation import Answer, Choices, Job
 from migration_kg.serve.evaluators import (
     job_message,
     lower_priority,
-    nice_priority,
     read_reply,
     request_evaluator,
     restore_priority,
@@ -267,8 +266,10 @@ class EvaluatorPool:
                 self._hand_over(self._spawn())
 
     def lower(self, evaluator: Evaluator, idle: bool) -> None:
-        """The job turned heavy: out of the quick set (a fresh one in its place), at idle
-        priority if it used its CPU budget, else (only slow in wall time) at nice 19."""
+        """The job turned heavy: out of the quick set (a fresh one in its place), and at idle
+        priority once it used its CPU budget. Slow only in wall time (a saturated machine), it
+        keeps its priority: a cheap query must not starve, and a runaway one takes at most its
+        CPU budget at normal priority before it is idle."""
         with self._lock:
             if evaluator.idle or evaluator not in self._all or not evaluator.pid:
                 return
@@ -277,8 +278,6 @@ class EvaluatorPool:
                 evaluator.idle = True
             elif evaluator.lowered:
                 return
-            else:
-                nice_priority(evaluator.pid)
             quick = not evaluator.lowered
             evaluator.lowered = True
             if quick:
