@@ -35,6 +35,8 @@ from migration_kg.web.admission import Admission, Limits
 from migration_kg.web.cache import ResultCache
 from migration_kg.web.clients import ClientResolver, parse_networks
 from migration_kg.web.errors import error_response, install_error_handlers
+from migration_kg.web.history import History
+from migration_kg.web.history import router as history_router
 from migration_kg.web.metrics import Metrics
 from migration_kg.web.middleware import AdmissionMiddleware, CorsMiddleware, ObservabilityMiddleware
 from migration_kg.web.pages import router as pages_router
@@ -138,9 +140,11 @@ def create_app(
     )
     app.state.emk = state
     app.state.site = Site.build(settings, engine, etag)
+    app.state.history = History.build(settings)  # published releases and their diffs
     install_error_handlers(app)
     app.include_router(router)
     app.include_router(pages_router)
+    app.include_router(history_router)
     static = Path(str(files("migration_kg.web").joinpath("static")))
     app.mount("/static", StaticFiles(directory=static), name="static")
     resolver = ClientResolver(parse_networks(settings.trusted_proxies))
