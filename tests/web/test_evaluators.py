@@ -75,7 +75,8 @@ def test_runaway_queries_stop_at_the_deadline_and_free_the_cpu(engine: QueryEngi
         heavy = [asyncio.ensure_future(runaway()) for _ in range(3)]
         answered = 0
         while not all(task.done() for task in heavy):
-            assert b"bindings" in await _answer_async(engine, LOOKUP, timeout=5)
+            # Generous: what counts is that it is answered (a saturated test machine is slow).
+            assert b"bindings" in await _answer_async(engine, LOOKUP, timeout=20)
             answered += 1
             await asyncio.sleep(0.02)
         return await asyncio.gather(*heavy), answered

@@ -64,7 +64,7 @@ def _idle_within(root: int, seconds: float) -> float:
 
 
 def test_runaway_queries_are_cut_at_the_deadline_and_lookups_go_on(serve: Start) -> None:
-    served = serve("--workers", "2", "--timeout", "2", "--evaluators", "1")
+    served = serve("--workers", "2", "--timeout", "3", "--evaluators", "1")
     done = threading.Event()
     with ThreadPoolExecutor(8) as pool, _client(served.url, "127.0.0.2") as other:
         looking = pool.submit(_lookups_until, other, done)
@@ -77,8 +77,8 @@ def test_runaway_queries_are_cut_at_the_deadline_and_lookups_go_on(serve: Start)
         for c in heavy_clients:
             c.close()
     for status, seconds, response in results:
-        assert status == 503 and "exceeded the 2 s timeout" in response.text
-        assert seconds < 2 + 1, seconds
+        assert status == 503 and "exceeded the 3 s timeout" in response.text
+        assert seconds < 3 + 1, seconds
         assert response.headers["retry-after"]
     assert lookups and set(lookups) == {200}, lookups
     assert time.monotonic() - last_deadline + _idle_within(served.pid, 2.0) < 2.5
