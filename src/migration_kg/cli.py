@@ -33,6 +33,7 @@ from migration_kg.core.namespaces import GRAPH, PREFIXES
 from migration_kg.core.queries import load_catalogue
 from migration_kg.core.settings import Settings
 from migration_kg.editions.audit import audit_release, render_audit
+from migration_kg.serve.backend import Backend
 
 app = typer.Typer(
     help="Build, check, query and serve the EU Migration Knowledge Graph.",
@@ -286,6 +287,14 @@ def serve_command(
         int,
         typer.Option(min=1, envvar="EMK_RESULT_CACHE_MB", help="Result cache size per worker."),
     ] = 64,
+    store: Annotated[
+        str | None,
+        typer.Option(help="Serve the release published in this SPARQL store (its query URL)."),
+    ] = None,
+    build_hash: Annotated[
+        str | None,
+        typer.Option("--build", help="With --store: serve this published build, not current."),
+    ] = None,
 ) -> None:
     """Serve the built release over HTTP: the SPARQL endpoint and its service description.
 
@@ -304,13 +313,12 @@ def serve_command(
     with _reporting():
         from fastapi import FastAPI
 
-        from migration_kg.serve.engine import QueryEngine
         from migration_kg.web import server
         from migration_kg.web.app import create_app
         from migration_kg.web.cache import ResultCache
 
         def build_app() -> FastAPI:
-            engine = QueryEngine.from_release(settings)
+            engine = _backend(settings, store, build_hash)
             result_cache = ResultCache(engine.build_hash, cache_mb * 2**20) if cache else None
             return create_app(settings, engine, result_cache=result_cache)
 
@@ -318,6 +326,60 @@ def serve_command(
         sockets = server.listen(settings.host, settings.port, processes)  # fail before loading
         # The app writes one JSON line per request itself: uvicorn's access log stays off.
         server.run(build_app, sockets, processes, access_log=False, timeout_graceful_shutdown=5)
+
+
+def _backend(settings: Settings, store: str | None, build_hash: str | None) -> Backend:
+    """The embedded engine over dist/, or the release published in ``store``."""
+    if store is None:
+        from migration_kg.serve.engine import QueryEngine
+
+        return QueryEngine.from_release(settings)
+    from migration_kg.serve.remote import RemoteEngine
+
+    return RemoteEngine.connect(settings, store, build_hash)
+
+
+@app.command("publish")
+def publish_command(
+    to: Annotated[str, typer.Option("--to", help="The store's Graph Store Protocol URL.")],
+    query_url: Annotated[
+        str | None, typer.Option(help="The store's query URL [default: guessed from --to].")
+    ] = None,
+    update_url: Annotated[
+        str | None, typer.Option(help="The store's update URL [default: guessed from --to].")
+    ] = None,
+    dry_run: Annotated[bool, typer.Option(help="Say what would be done; write nothing.")] = False,
+    rollback: Annotated[
+        bool, typer.Option(help="Make the previous release current again.")
+    ] = False,
+    chunk: Annotated[int, typer.Option(min=1, help="Triples per GSP request.")] = 50_000,
+    bulk_isql: Annotated[
+        str | None,
+        typer.Option(help="Local Virtuoso only: load with its bulk loader via isql HOST:PORT."),
+    ] = None,
+    bulk_dir: Annotated[
+        Path | None,
+        typer.Option(help="With --bulk-isql: a directory in Virtuoso's DirsAllowed."),
+    ] = None,
+) -> None:
+    """Publish dist/ into a SPARQL store: versioned graphs, verified, then switched at once.
+
+    Credentials come from EMK_STORE_USER and EMK_STORE_PASSWORD only. Exit 2 with one line
+    on any failure; the store's current release is then unchanged.
+    """
+    from migration_kg.serve import publish as publishing
+    from migration_kg.serve.store_http import StoreUrls
+
+    settings = Settings.from_env()
+    with _reporting():
+        urls = StoreUrls.around(to, query_url, update_url)
+        loader = publishing.bulk_loader(settings, bulk_isql, bulk_dir) if bulk_isql else None
+        options = publishing.PublishOptions(chunk_triples=chunk, dry_run=dry_run, loader=loader)
+        act = publishing.rollback if rollback else publishing.publish
+        outcome = act(settings, urls, options)
+    typer.echo(outcome.summary())
+    for note in outcome.notes:
+        typer.echo(f"  {note}")
 
 
 def _enable_access_log() -> None:

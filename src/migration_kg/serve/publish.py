@@ -234,6 +234,22 @@ def _gsp_loader(options: PublishOptions) -> Loader:
     return load
 
 
+def bulk_loader(settings: Settings, isql_address: str, directory: Path | None) -> Loader:
+    """The Virtuoso bulk loader as publish's loader (see ``virtuoso_bulk``).
+
+    Raises:
+        StoreError: no directory was given for the files.
+    """
+    if directory is None:
+        raise StoreError("--bulk-isql needs --bulk-dir: a directory in Virtuoso's DirsAllowed")
+    from migration_kg.serve.virtuoso_bulk import bulk_load
+
+    def load(client: StoreClient, dist: Path, versions: dict[str, str], scan: ReleaseScan) -> None:
+        bulk_load(settings, isql_address, directory, client, dist, versions, scan)
+
+    return load
+
+
 @contextmanager
 def _progress(show: bool) -> Iterator[Callable[[int], None]]:
     """A rich progress line of triples sent (on a terminal only)."""

@@ -26,7 +26,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from migration_kg.core.settings import Settings
-from migration_kg.serve.engine import QueryEngine
+from migration_kg.serve.backend import Backend
 from migration_kg.web.cache import ResultCache
 from migration_kg.web.errors import error_response, install_error_handlers
 from migration_kg.web.middleware import AccessLogMiddleware, CorsMiddleware
@@ -70,7 +70,7 @@ class EndpointApp(FastAPI):
 
 
 def create_app(
-    settings: Settings, engine: QueryEngine, *, result_cache: ResultCache | None = None
+    settings: Settings, engine: Backend, *, result_cache: ResultCache | None = None
 ) -> FastAPI:
     """Build the read-only SPARQL endpoint and the linked-data site over ``engine``.
 

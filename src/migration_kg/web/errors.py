@@ -19,6 +19,7 @@ from migration_kg.core.errors import (
     NotAcceptable,
     QuerySyntaxError,
     QueryTimeout,
+    StoreError,
     UnknownQuery,
 )
 
@@ -53,6 +54,7 @@ STATUS: tuple[tuple[type[Exception], int], ...] = (
     (ResourceNotFound, 404),
     (UnknownQuery, 404),
     (QueryTimeout, 503),
+    (StoreError, 502),  # serve --store: the store is unreachable or failed
 )
 
 

@@ -19,7 +19,7 @@ import pyoxigraph as ox
 from markupsafe import Markup
 
 from migration_kg.core.namespaces import EMK
-from migration_kg.serve.engine import QueryEngine
+from migration_kg.serve.backend import Backend
 from migration_kg.web.rendering import Bar, TermFormatter, Value, bar_chart, format_number
 from migration_kg.web.search import INTERNAL_ROW_CAP, INTERNAL_TIMEOUT_S, internal_query
 
@@ -75,7 +75,7 @@ class PlaceView:
         return [item for item in self.timeline if item.planned]
 
 
-def place_view(engine: QueryEngine, iri: str, fmt: TermFormatter) -> PlaceView:
+def place_view(engine: Backend, iri: str, fmt: TermFormatter) -> PlaceView:
     """Gather the four sections of a country or route page."""
     view = PlaceView()
     _statistics(view, _select(engine, "place-statistics.rq", iri), fmt)
@@ -88,7 +88,7 @@ def place_view(engine: QueryEngine, iri: str, fmt: TermFormatter) -> PlaceView:
     return view
 
 
-def _select(engine: QueryEngine, name: str, iri: str) -> list[tuple[str | None, ...]]:
+def _select(engine: Backend, name: str, iri: str) -> list[tuple[str | None, ...]]:
     result = engine.query(
         internal_query(name),
         bindings={"place": ox.NamedNode(iri)},

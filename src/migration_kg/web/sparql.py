@@ -19,7 +19,8 @@ from starlette.responses import JSONResponse, Response
 from migration_kg.core.formats import RdfFormat, ResultFormat
 from migration_kg.core.namespaces import PREFIXES, SD
 from migration_kg.core.settings import Settings
-from migration_kg.serve.engine import OXIGRAPH_RDF_FORMATS, QueryEngine
+from migration_kg.serve.backend import Backend
+from migration_kg.serve.engine import OXIGRAPH_RDF_FORMATS
 from migration_kg.web.cache import ResultCache
 from migration_kg.web.errors import CORS_HEADERS
 from migration_kg.web.negotiation import negotiate
@@ -35,7 +36,7 @@ class AppState:
     """Everything the routes need, built once by ``create_app``."""
 
     settings: Settings
-    engine: QueryEngine
+    engine: Backend
     describer: Describer
     etag: str  # weak: every format of a response is the same data for one build
     cache: ResultCache | None = None  # off unless the server was asked for it

@@ -1,0 +1,317 @@
+"""``RemoteEngine``: the endpoint's engine over a release published into a SPARQL store.
+
+``migration-kg serve --store QUERY_URL`` builds the web app over this instead of the embedded
+``QueryEngine``; the protocol stays ours. Every query gets the same checks as embedded
+(read-only, SERVICE allowlist, syntax errors with line and column from pyoxigraph's parser, the
+row cap), then goes to the store with the served release's versioned graphs as its dataset:
+graph IRIs the query names are mapped to their versions (``sparql_rewrite``) and back in the
+results (``remote_results``), and bound values travel as a VALUES block. The release served is
+the one the store's pointer names at start-up (or a pinned build): one process never mixes two.
+
+At the timeout the request is abandoned: the HTTP connection to the store is closed (httpx
+drops a connection whose request was cancelled) and the client gets the usual 503.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import pyoxigraph as ox
+
+from migration_kg.core.errors import BadRequest, QuerySyntaxError, QueryTimeout, StoreError
+from migration_kg.core.namespaces import PREFIXES
+from migration_kg.core.settings import Settings
+from migration_kg.serve.engine import Answer, Chooser, QueryKind, QueryResult
+from migration_kg.serve.published import Names, Release, read_pointer, read_release
+from migration_kg.serve.query_scan import scan_query
+from migration_kg.serve.remote_results import read_json_results, read_ntriples
+from migration_kg.serve.sparql_rewrite import rename_graphs, with_values
+from migration_kg.serve.store_http import (
+    NTRIPLES,
+    SPARQL_JSON,
+    REFUSED,
+    StoreClient,
+    StoreUrls,
+    store_auth,
+    summary,
+)
+
+_POSITION = re.compile(r"error at (\d+):(\d+):\s*")
+_TIMED_OUT = re.compile(r"timed? ?out|execution time|exceeds the limit", re.I)
+_SPO = ["subject", "predicate", "object"]
+DEFAULT_PARALLELISM = 16
+
+
+@dataclass(frozen=True)
+class _Request:
+    """One checked query, ready for the store."""
+
+    form: dict[str, str | list[str]]
+    kind: QueryKind
+    timeout: float
+    row_cap: int
+
+
+class RemoteEngine:
+    """Read-only SPARQL over one published release in a remote store; thread- and fork-safe."""
+
+    def __init__(self, settings: Settings, query_url: str, release: Release) -> None:
+        self.settings = settings
+        self.query_url = query_url
+        self.release = release
+        self.manifest = release.manifest
+        self.build_hash = release.build_hash
+        self._versions = release.versions
+        self._renames = {ox.NamedNode(v): ox.NamedNode(g) for g, v in release.versions.items()}
+        self._quads = sum(int(n) for n in release.manifest.get("triples", {}).values())
+        self._parallel = DEFAULT_PARALLELISM
+        self._parser = ox.Store()  # empty: only parses, so syntax errors read as embedded ones
+        self._prefixes = {name: str(ns) for name, ns in PREFIXES.items()}
+        self._pid = -1
+        self._sync: httpx.Client | None = None
+        self._async: dict[int, httpx.AsyncClient] = {}
+
+    @classmethod
+    def connect(cls, settings: Settings, query_url: str, build: str | None = None) -> RemoteEngine:
+        """Resolve what to serve: the store's current release, or the pinned ``build`` hash.
+
+        Raises:
+            StoreError: the store cannot be reached or refuses, nothing is published there,
+                or it has no complete release with that build hash.
+        """
+        names = Names(settings.base_iri)
+        urls = StoreUrls(query_url, query_url, query_url)
+        with StoreClient(urls, settings, retries=2, timeout_s=30) as client:
+            iri = names.release(build) if build else read_pointer(client, names).current
+            if iri is None:
+                raise StoreError(f"{query_url}: no release is published there; run publish")
+            release = read_release(client, names, iri)
+        if release is None or (build and not release.build_hash.startswith(build)):
+            raise StoreError(f"{query_url}: no complete release {build or iri.value} there")
+        return cls(settings, query_url, release)
+
+    def __len__(self) -> int:
+        """Quads of the release (from its manifest: counting in the store would be a scan)."""
+        return self._quads
+
+    @property
+    def parallelism(self) -> int:
+        """Most queries this process has at the store at once (the rest wait, within timeout)."""
+        return self._parallel
+
+    @parallelism.setter
+    def parallelism(self, count: int) -> None:
+        self._parallel = max(1, count)
+        self._pid = -1  # new clients with the new limit on next use
+
+    def query(
+        self,
+        sparql_text: str,
+        *,
+        default_graph_uris: Sequence[str] = (),
+        named_graph_uris: Sequence[str] = (),
+        timeout_s: float | None = None,
+        bindings: Mapping[str, ox.NamedNode | ox.Literal] | None = None,
+        row_cap: int | None = None,
+    ) -> QueryResult:
+        """As ``QueryEngine.query``, answered by the store.
+
+        Raises:
+            QuerySyntaxError, BadRequest, QueryTimeout: as the embedded engine.
+            StoreError: the store cannot be reached or fails.
+        """
+        request = self._prepare(
+            sparql_text, default_graph_uris, named_graph_uris, timeout_s, bindings, row_cap
+        )
+        deadline = time.monotonic() + request.timeout
+        try:
+            with self._client().stream(
+                "POST",
+                self.query_url,
+                data=request.form,
+                headers=_accept(request.kind),
+                timeout=_http_timeout(request),
+            ) as response:
+                body = bytearray()
+                for part in response.iter_bytes():
+                    body += part
+                    if time.monotonic() > deadline:  # closing the stream drops the connection
+                        raise _timeout(request)
+                return self._result(request, response, bytes(body))
+        except httpx.TimeoutException:
+            raise _timeout(request) from None
+        except httpx.TransportError as exc:
+            raise StoreError(f"{self.query_url}: cannot reach the store: {exc}") from exc
+
+    async def query_async(
+        self,
+        sparql_text: str,
+        *,
+        default_graph_uris: Sequence[str] = (),
+        named_graph_uris: Sequence[str] = (),
+        timeout_s: float | None = None,
+        bindings: Mapping[str, ox.NamedNode | ox.Literal] | None = None,
+    ) -> QueryResult:
+        """``query`` without blocking the event loop; cancelled at the timeout.
+
+        Raises:
+            QuerySyntaxError, BadRequest, QueryTimeout, StoreError: as ``query``.
+        """
+        request = self._prepare(
+            sparql_text, default_graph_uris, named_graph_uris, timeout_s, bindings, None
+        )
+        client = self._async_client()
+        try:
+            response = await asyncio.wait_for(
+                client.post(
+                    self.query_url,
+                    data=request.form,
+                    headers=_accept(request.kind),
+                    timeout=_http_timeout(request),
+                ),
+                request.timeout,
+            )
+        except (TimeoutError, httpx.TimeoutException):
+            raise _timeout(request) from None
+        except httpx.TransportError as exc:
+            raise StoreError(f"{self.query_url}: cannot reach the store: {exc}") from exc
+        return self._result(request, response, response.content)
+
+    async def answer_async(
+        self,
+        sparql_text: str,
+        choose: Chooser,
+        *,
+        default_graph_uris: Sequence[str] = (),
+        named_graph_uris: Sequence[str] = (),
+        timeout_s: float | None = None,
+    ) -> Answer:
+        """The endpoint's path: ``query_async``, then written in the format ``choose`` picks.
+
+        Raises:
+            QuerySyntaxError, BadRequest, QueryTimeout, StoreError, NotAcceptable.
+        """
+        result = await self.query_async(
+            sparql_text,
+            default_graph_uris=default_graph_uris,
+            named_graph_uris=named_graph_uris,
+            timeout_s=timeout_s,
+        )
+        fmt = choose(result.formats())
+        if len(result.terms) + len(result.triples) > 500:  # keep the loop free for others
+            body = await asyncio.to_thread(result.serialize, fmt)
+        else:
+            body = result.serialize(fmt)
+        return Answer(result.kind, body, fmt, result.truncated)
+
+    def _prepare(
+        self,
+        text: str,
+        default_graph_uris: Sequence[str],
+        named_graph_uris: Sequence[str],
+        timeout_s: float | None,
+        bindings: Mapping[str, ox.NamedNode | ox.Literal] | None,
+        row_cap: int | None,
+    ) -> _Request:
+        """The embedded engine's checks, then the text and dataset the store is sent."""
+        scan = scan_query(text)
+        if scan.is_update:
+            raise BadRequest("SPARQL updates are not accepted: this endpoint is read-only", "query")
+        refused = [s for s in scan.services if s not in self.settings.service_allowlist]
+        if refused:
+            raise BadRequest(f"SERVICE is not allowed for {', '.join(refused)}", "query")
+        self._check_syntax(text)
+        sent = rename_graphs(text, self._versions)
+        if bindings:
+            sent = with_values(sent, [bindings])
+        form: dict[str, str | list[str]] = {"query": sent}
+        if default_graph_uris or named_graph_uris:
+            form["default-graph-uri"] = [self._versions.get(g, g) for g in default_graph_uris]
+            form["named-graph-uri"] = [self._versions.get(g, g) for g in named_graph_uris]
+        elif not scan.has_from:  # the release's union as default graph, as embedded
+            form["default-graph-uri"] = sorted(self._versions.values())
+            form["named-graph-uri"] = sorted(self._versions.values())
+        timeout = self.settings.query_timeout_s if timeout_s is None else timeout_s
+        kind: QueryKind = scan.form if scan.form in ("SELECT", "ASK", "DESCRIBE") else "CONSTRUCT"  # type: ignore[assignment]
+        cap = self.settings.result_row_cap if row_cap is None else row_cap
+        return _Request(form, kind, timeout, cap)
+
+    def _check_syntax(self, text: str) -> None:
+        """Parse with pyoxigraph (on an empty store: nothing is evaluated) for embedded errors."""
+        try:
+            self._parser.query(text)
+        except SyntaxError as exc:
+            message = str(exc.msg if exc.msg else exc)
+            found = _POSITION.match(message)
+            if found is None:
+                raise QuerySyntaxError(message) from exc
+            line, column = int(found.group(1)), int(found.group(2))
+            raise QuerySyntaxError(message[found.end() :], line, column) from exc
+        except (OSError, RuntimeError, ValueError):
+            pass  # evaluation errors over no data: the store will answer for itself
+
+    def _result(self, request: _Request, response: httpx.Response, body: bytes) -> QueryResult:
+        """The store's answer as a ``QueryResult``, or its error as ours."""
+        code = response.status_code
+        if code >= 300:
+            message = summary(response)
+            if code in REFUSED:
+                raise StoreError(f"{self.query_url}: the store refused the credentials ({code})")
+            if _TIMED_OUT.search(message):
+                raise _timeout(request)
+            if code < 500:
+                raise BadRequest(f"the store rejected the query: {message}", "query")
+            raise StoreError(f"{self.query_url}: the store failed (HTTP {code}): {message}")
+        if request.kind in ("CONSTRUCT", "DESCRIBE"):
+            triples, cut = read_ntriples(body, self._renames, request.row_cap)
+            return QueryResult(
+                request.kind, _SPO, triples=triples, truncated=cut, prefixes=self._prefixes
+            )
+        variables, rows, boolean, cut = read_json_results(body, self._renames, request.row_cap)
+        if request.kind == "ASK":
+            return QueryResult("ASK", boolean=bool(boolean))
+        return QueryResult("SELECT", variables, rows, truncated=cut)
+
+    def _client(self) -> httpx.Client:
+        """The blocking client of this process (a forked child makes its own)."""
+        if self._sync is None or self._pid != os.getpid():
+            self._pid, self._async = os.getpid(), {}
+            self._sync = httpx.Client(**self._client_options())
+        return self._sync
+
+    def _async_client(self) -> httpx.AsyncClient:
+        """The event loop's client: connections belong to the loop that opened them."""
+        self._client()  # resets the async clients after a fork
+        loop = id(asyncio.get_running_loop())
+        client = self._async.get(loop)
+        if client is None:
+            client = self._async[loop] = httpx.AsyncClient(**self._client_options())
+        return client
+
+    def _client_options(self) -> dict[str, Any]:
+        limits = httpx.Limits(max_connections=self._parallel, max_keepalive_connections=self._parallel)
+        return {
+            "auth": store_auth(self.settings),
+            "timeout": httpx.Timeout(self.settings.query_timeout_s * 4, connect=5.0),
+            "limits": limits,
+            "trust_env": False,
+        }
+
+
+def _accept(kind: QueryKind) -> dict[str, str]:
+    return {"Accept": NTRIPLES if kind in ("CONSTRUCT", "DESCRIBE") else SPARQL_JSON}
+
+
+def _http_timeout(request: _Request) -> httpx.Timeout:
+    return httpx.Timeout(request.timeout, connect=min(5.0, request.timeout))
+
+
+def _timeout(request: _Request) -> QueryTimeout:
+    return QueryTimeout(f"query exceeded the {request.timeout:g} s timeout")
