@@ -6,13 +6,14 @@ release shares (tests/web and the shape tests use it too): building is the slow 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from kg_helpers import REPO, TINY_DATA, make_project
+from store_support import Virtuoso, start_virtuoso
 from migration_kg.build.periods import write_periods
 from migration_kg.build.pipeline import BuildResult, build
 from migration_kg.core.errors import ValidationFailed
@@ -61,3 +62,16 @@ def tiny_project(tmp_path: Path) -> Callable[..., Settings]:
         return settings
 
     return create
+
+
+@pytest.fixture(scope="session")
+def virtuoso(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Virtuoso]:
+    """One Virtuoso 7 for the session (a fresh database on free loopback ports).
+
+    tests/web serves the fixture and real releases from it (pinned by build hash); tests/store
+    publishes, re-publishes and rolls back those same two builds, so that publish's pruning
+    (it keeps the current and the previous release) never removes what the web tests read.
+    """
+    store = start_virtuoso(tmp_path_factory.mktemp("virtuoso"))
+    yield store
+    store.stop()

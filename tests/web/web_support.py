@@ -18,7 +18,7 @@ import pyoxigraph as ox
 import uvicorn
 
 from migration_kg.core.settings import Settings
-from migration_kg.serve.engine import QueryEngine
+from migration_kg.serve.backend import Backend
 from migration_kg.web import create_app
 from migration_kg.web.cache import ResultCache
 
@@ -97,7 +97,7 @@ class LiveServer:
 
 
 def start_server(
-    settings: Settings, engine: QueryEngine, result_cache: ResultCache | None = None
+    settings: Settings, engine: Backend, result_cache: ResultCache | None = None
 ) -> LiveServer:
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

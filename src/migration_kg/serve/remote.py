@@ -233,8 +233,8 @@ class RemoteEngine:
             sent = with_values(sent, [bindings])
         form: dict[str, str | list[str]] = {"query": sent}
         if default_graph_uris or named_graph_uris:
-            form["default-graph-uri"] = [self._versions.get(g, g) for g in default_graph_uris]
-            form["named-graph-uri"] = [self._versions.get(g, g) for g in named_graph_uris]
+            form["default-graph-uri"] = self._graphs(default_graph_uris, "default-graph-uri")
+            form["named-graph-uri"] = self._graphs(named_graph_uris, "named-graph-uri")
         elif not scan.has_from:  # the release's union as default graph, as embedded
             form["default-graph-uri"] = sorted(self._versions.values())
             form["named-graph-uri"] = sorted(self._versions.values())
@@ -242,6 +242,14 @@ class RemoteEngine:
         kind: QueryKind = scan.form if scan.form in ("SELECT", "ASK", "DESCRIBE") else "CONSTRUCT"  # type: ignore[assignment]
         cap = self.settings.result_row_cap if row_cap is None else row_cap
         return _Request(form, kind, timeout, cap)
+
+    def _graphs(self, iris: Sequence[str], parameter: str) -> list[str]:
+        """Protocol graph IRIs, checked as embedded, mapped to the served versions."""
+        try:
+            checked = [ox.NamedNode(iri).value for iri in iris]
+        except ValueError as exc:
+            raise BadRequest(f"{parameter} is not an absolute IRI: {exc}", parameter) from exc
+        return [self._versions.get(iri, iri) for iri in checked]
 
     def _check_syntax(self, text: str) -> None:
         """Parse with pyoxigraph (on an empty store: nothing is evaluated) for embedded errors."""

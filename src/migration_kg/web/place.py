@@ -135,7 +135,7 @@ def _funding(view: PlaceView, rows: list[tuple[str | None, ...]], fmt: TermForma
             continue  # a part of two packages appears twice; it is one commitment
         seen.add(commitment)
         counted = package is None
-        alone = shared != "true"
+        alone = not _true(shared)
         if counted and amount is not None:
             view.total += Decimal(amount)
             view.counted += 1
@@ -165,7 +165,13 @@ def _timeline(view: PlaceView, rows: list[tuple[str | None, ...]], fmt: TermForm
             when,
             date is not None,
             fmt.iri(period) if period else None,
-            planned == "true",
-            meeting == "true",
+            _true(planned),
+            _true(meeting),
         )
     view.timeline = sorted(items.values(), key=lambda t: (t.when or "9999", t.value.text))
+
+
+def _true(value: str | None) -> bool:
+    """A boolean result: ``true``, or ``1`` from stores that answer booleans as integers
+    (Virtuoso, under ``serve --store``)."""
+    return value in ("true", "1")
