@@ -9,7 +9,11 @@ results (``remote_results``), and bound values travel as a VALUES block. The rel
 the one the store's pointer names at start-up (or a pinned build): one process never mixes two.
 
 At the timeout the request is abandoned: the HTTP connection to the store is closed (httpx
-drops a connection whose request was cancelled) and the client gets the usual 503.
+drops a connection whose request was cancelled) and the client gets the usual 503. Closing
+does not stop a store's evaluation: Virtuoso goes on until its own limit. So Virtuoso is also
+sent the deadline (its ``timeout`` parameter, in ms), after which it stops work and answers
+with partial results marked ``X-SQL-State: S1TAT``; any such marked answer is refused as a
+timeout, never served as if it were complete.
 """
 
 from __future__ import annotations
@@ -46,6 +50,7 @@ from migration_kg.serve.store_http import (
 _POSITION = re.compile(r"error at (\d+):(\d+):\s*")
 _TIMED_OUT = re.compile(r"timed? ?out|execution time|exceeds the limit", re.I)
 _SPO = ["subject", "predicate", "object"]
+_PARTIAL = "S1TAT"  # Virtuoso: "Returning incomplete results, query interrupted by timeout"
 DEFAULT_PARALLELISM = 16
 
 
@@ -62,8 +67,11 @@ class _Request:
 class RemoteEngine:
     """Read-only SPARQL over one published release in a remote store; thread- and fork-safe."""
 
-    def __init__(self, settings: Settings, query_url: str, release: Release) -> None:
+    def __init__(
+        self, settings: Settings, query_url: str, release: Release, *, virtuoso: bool = False
+    ) -> None:
         self.settings = settings
+        self.virtuoso = virtuoso  # send the deadline as Virtuoso's ``timeout`` parameter
         self.query_url = query_url
         self.release = release
         self.manifest = release.manifest
@@ -93,9 +101,10 @@ class RemoteEngine:
             if iri is None:
                 raise StoreError(f"{query_url}: no release is published there; run publish")
             release = read_release(client, names, iri)
+            software = client.software()
         if release is None or (build and not release.build_hash.startswith(build)):
             raise StoreError(f"{query_url}: no complete release {build or iri.value} there")
-        return cls(settings, query_url, release)
+        return cls(settings, query_url, release, virtuoso=software.startswith("Virtuoso"))
 
     def __len__(self) -> int:
         """Quads of the release (from its manifest: counting in the store would be a scan)."""
@@ -239,6 +248,8 @@ class RemoteEngine:
             form["default-graph-uri"] = sorted(self._versions.values())
             form["named-graph-uri"] = sorted(self._versions.values())
         timeout = self.settings.query_timeout_s if timeout_s is None else timeout_s
+        if self.virtuoso:
+            form["timeout"] = str(max(1, int(timeout * 1000)))
         kind: QueryKind = scan.form if scan.form in ("SELECT", "ASK", "DESCRIBE") else "CONSTRUCT"  # type: ignore[assignment]
         cap = self.settings.result_row_cap if row_cap is None else row_cap
         return _Request(form, kind, timeout, cap)
@@ -268,6 +279,8 @@ class RemoteEngine:
     def _result(self, request: _Request, response: httpx.Response, body: bytes) -> QueryResult:
         """The store's answer as a ``QueryResult``, or its error as ours."""
         code = response.status_code
+        if response.headers.get("x-sql-state") == _PARTIAL:  # Virtuoso cut it at its deadline
+            raise _timeout(request)
         if code >= 300:
             message = summary(response)
             if code in REFUSED:

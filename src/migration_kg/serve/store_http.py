@@ -222,6 +222,17 @@ class StoreClient:
         body = self._query(query, NTRIPLES)
         return [q.triple for q in ox.parse(body, format=ox.RdfFormat.N_TRIPLES)]
 
+    def software(self) -> str:
+        """The store's ``Server`` header (e.g. ``Virtuoso/07.20.3229``), from an empty ASK."""
+
+        def send() -> str:
+            response = self._http.post(
+                self.urls.query, data={"query": "ASK {}"}, headers={"Accept": SPARQL_JSON}
+            )
+            return check(response, "the query").headers.get("server", "")
+
+        return self._retrying(self.urls.query, send)
+
     def update(self, update: str) -> None:
         """Run one SPARQL Update request."""
 
