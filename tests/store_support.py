@@ -26,6 +26,11 @@ from migration_kg.serve.virtuoso_bulk import run_isql
 
 REPO = Path(__file__).resolve().parents[1]
 NGINX_TEMPLATE = REPO / "deploy" / "nginx.conf.template"
+# nginx takes a replica that refused a connection out of rotation for fail_timeout; a rolling
+# switch waits that long after a restarted replica is healthy before stopping the next one, or
+# nginx could see both as down at once ("no live upstreams": 502).
+NGINX_FAIL_TIMEOUT_S = 1.0
+NGINX_SERVER_OPTIONS = f"max_fails=1 fail_timeout={NGINX_FAIL_TIMEOUT_S:g}s"
 VIRTUOSO_VSP = Path("/var/lib/virtuoso-opensource-7/vsp")
 
 
@@ -272,7 +277,7 @@ def start_nginx(root: Path, upstreams: list[str]) -> Nginx:
     root.mkdir(parents=True, exist_ok=True)
     os.chmod(root, 0o777)  # nginx's workers (nobody) buffer request bodies here
     port = free_port()
-    servers = "\n".join(f"    server {u} max_fails=1 fail_timeout=2s;" for u in upstreams)
+    servers = "\n".join(f"        server {u} {NGINX_SERVER_OPTIONS};" for u in upstreams)
     text = NGINX_TEMPLATE.read_text(encoding="utf-8")
     config = text.replace("@LISTEN@", f"127.0.0.1:{port}").replace("@UPSTREAMS@", servers)
     config = config.replace("@RUNTIME@", str(root))
