@@ -13,11 +13,11 @@ from pathlib import Path
 import pytest
 
 from kg_helpers import REPO, TINY_DATA, make_project
-from store_support import Virtuoso, start_virtuoso
 from migration_kg.build.periods import write_periods
 from migration_kg.build.pipeline import BuildResult, build
 from migration_kg.core.errors import ValidationFailed
 from migration_kg.core.settings import Settings
+from store_support import Virtuoso, start_virtuoso
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

@@ -85,7 +85,9 @@ def spawn(args: list[str], cwd: Path, log_name: str) -> Process:
     return Process(popen, log)
 
 
-def wait_http(url: str, process: Process, timeout_s: float = 60, ok: tuple[int, ...] = (200,)) -> None:
+def wait_http(
+    url: str, process: Process, timeout_s: float = 60, ok: tuple[int, ...] = (200,)
+) -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if not process.alive():
@@ -245,7 +247,14 @@ class Oxigraph:
 def start_oxigraph(root: Path, port: int | None = None) -> Oxigraph:
     root.mkdir(parents=True, exist_ok=True)
     port = port or free_port()
-    args = [need("oxigraph"), "serve", "--location", str(root / "db"), "--bind", f"127.0.0.1:{port}"]
+    args = [
+        need("oxigraph"),
+        "serve",
+        "--location",
+        str(root / "db"),
+        "--bind",
+        f"127.0.0.1:{port}",
+    ]
     process = spawn(args, root, "oxigraph.log")
     server = Oxigraph(root, port, process)
     try:

@@ -15,12 +15,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from store_support import Oxigraph, start_oxigraph
 
 from migration_kg.core.settings import Settings
+from store_support import Oxigraph, start_oxigraph
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "web"))
-from web_support import write_release  # noqa: E402  (tests/web's helpers, not on the path here)
+from web_support import write_release
 
 
 @pytest.fixture(scope="session")

@@ -10,15 +10,21 @@ import json
 from dataclasses import replace
 
 import pytest
-from store_support import Oxigraph, Virtuoso
 
 from migration_kg.core.errors import StoreError
 from migration_kg.core.settings import Settings
+from migration_kg.serve.publish import (
+    PublishOptions,
+    bulk_loader,
+    current_pointer,
+    publish,
+    rollback,
+)
 from migration_kg.serve.published import Names
-from migration_kg.serve.publish import PublishOptions, bulk_loader, current_pointer, publish, rollback
 from migration_kg.serve.remote import RemoteEngine
 from migration_kg.serve.store_http import StoreClient, StoreUrls
 from migration_kg.serve.verify import store_counts
+from store_support import Oxigraph, Virtuoso
 
 QUIET = PublishOptions(progress=False)
 COUNT_ALL = "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"
@@ -103,8 +109,12 @@ def test_publish_into_oxigraph_then_rollback(
     assert outcome.action == "published" and outcome.triples == sum(
         manifest(real_settings)["triples"].values()  # type: ignore[attr-defined]
     )
-    assert versioned_counts(real_settings, urls, real_settings) == manifest(real_settings)["triples"]
-    assert rollback(real_settings, urls, QUIET).build_hash == manifest(fixture_settings)["build_hash"]
+    assert (
+        versioned_counts(real_settings, urls, real_settings) == manifest(real_settings)["triples"]
+    )
+    assert (
+        rollback(real_settings, urls, QUIET).build_hash == manifest(fixture_settings)["build_hash"]
+    )
     assert served_hash(real_settings, oxigraph.query) == manifest(fixture_settings)["build_hash"]
 
 

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import httpx
-from store_support import Oxigraph, Virtuoso, free_port
 from typer.testing import CliRunner
 
 from migration_kg.cli import app
 from migration_kg.core.settings import Settings
+from store_support import Oxigraph, Virtuoso, free_port
 
 
 def run(settings: Settings, *args: str, user: str = "", password: str = "") -> tuple[int, str]:
-    env = {"EMK_DIST_DIR": str(settings.dist), "EMK_STORE_USER": user, "EMK_STORE_PASSWORD": password}
+    env = {
+        "EMK_DIST_DIR": str(settings.dist),
+        "EMK_STORE_USER": user,
+        "EMK_STORE_PASSWORD": password,
+    }
     if not user:
         env = {"EMK_DIST_DIR": str(settings.dist)}
     result = CliRunner().invoke(app, ["publish", *args], env=env)
@@ -41,7 +45,9 @@ def test_refused_credentials_are_one_line_exit_2_and_never_shown(
     assert wrong not in output and virtuoso.password not in output
 
 
-def test_missing_credentials_for_a_protected_store(virtuoso: Virtuoso, fixture_settings: Settings) -> None:
+def test_missing_credentials_for_a_protected_store(
+    virtuoso: Virtuoso, fixture_settings: Settings
+) -> None:
     code, output = run(fixture_settings, "--to", virtuoso.gsp)
     assert code == 2 and "refused the credentials" in one_line(output)
 

@@ -13,7 +13,6 @@ import time
 
 import pyoxigraph as ox
 import pytest
-from store_support import Virtuoso
 
 from migration_kg.core.errors import QueryTimeout, StoreError
 from migration_kg.core.settings import Settings
@@ -22,6 +21,7 @@ from migration_kg.serve.published import Release
 from migration_kg.serve.remote import RemoteEngine
 from migration_kg.serve.sparql_rewrite import rename_graphs, with_values
 from migration_kg.serve.store_http import StoreUrls
+from store_support import Virtuoso
 
 G = "https://w3id.org/eu-migration-kg/graph/"
 NAMES = {G + "data": G + "data/build/abc"}
@@ -90,7 +90,9 @@ def stalled_store() -> tuple[str, threading.Event, threading.Thread]:
 
 
 def remote_over(url: str) -> RemoteEngine:
-    release = Release(ox.NamedNode(G + "x"), "stalled", {"triples": {}}, {G + "data": NAMES[G + "data"]})
+    release = Release(
+        ox.NamedNode(G + "x"), "stalled", {"triples": {}}, {G + "data": NAMES[G + "data"]}
+    )
     return RemoteEngine(Settings(query_timeout_s=0.5), url, release)
 
 
@@ -120,7 +122,11 @@ def test_unreachable_store_is_a_store_error() -> None:
 def test_virtuoso_runaway_query_times_out_and_the_store_still_answers(
     virtuoso: Virtuoso, fixture_settings: Settings
 ) -> None:
-    publish(virtuoso.settings(fixture_settings), StoreUrls.around(virtuoso.gsp), PublishOptions(progress=False))
+    publish(
+        virtuoso.settings(fixture_settings),
+        StoreUrls.around(virtuoso.gsp),
+        PublishOptions(progress=False),
+    )
     engine = RemoteEngine.connect(fixture_settings, virtuoso.query, "fixture-0123456789abcdef")
     slow = "SELECT (COUNT(*) AS ?n) { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l }"
     with pytest.raises(QueryTimeout):
@@ -131,7 +137,11 @@ def test_virtuoso_runaway_query_times_out_and_the_store_still_answers(
 def test_virtuoso_is_told_the_deadline_and_partial_answers_are_refused(
     virtuoso: Virtuoso, fixture_settings: Settings
 ) -> None:
-    publish(virtuoso.settings(fixture_settings), StoreUrls.around(virtuoso.gsp), PublishOptions(progress=False))
+    publish(
+        virtuoso.settings(fixture_settings),
+        StoreUrls.around(virtuoso.gsp),
+        PublishOptions(progress=False),
+    )
     engine = RemoteEngine.connect(fixture_settings, virtuoso.query, "fixture-0123456789abcdef")
     assert engine.virtuoso
     # under Virtuoso's cost limit, so it runs; stopped by the deadline sent with it, it would

@@ -19,9 +19,9 @@ from pathlib import Path
 
 import httpx
 import pytest
-from store_support import NGINX_FAIL_TIMEOUT_S, Nginx, free_port, start_nginx, wait_http
 
 from migration_kg.core.settings import Settings
+from store_support import NGINX_FAIL_TIMEOUT_S, Nginx, free_port, start_nginx, wait_http
 
 QUERY = "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"
 CLI = Path(sys.executable).parent / "migration-kg"
@@ -123,7 +123,9 @@ def second_release(first: Path, target: Path) -> Path:
 
 @pytest.fixture()
 def topology(tmp_path: Path, fixture_settings: Settings) -> Iterator[tuple[Nginx, list[Replica]]]:
-    replicas = [Replica(free_port(), fixture_settings.dist, tmp_path / f"replica-{n}.log") for n in (0, 1)]
+    replicas = [
+        Replica(free_port(), fixture_settings.dist, tmp_path / f"replica-{n}.log") for n in (0, 1)
+    ]
     nginx: Nginx | None = None
     try:
         for replica in replicas:

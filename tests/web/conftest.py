@@ -53,7 +53,9 @@ def backend(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
 
-def served(request: pytest.FixtureRequest, backend: str, settings: Settings, embedded: Backend) -> Backend:
+def served(
+    request: pytest.FixtureRequest, backend: str, settings: Settings, embedded: Backend
+) -> Backend:
     """``embedded`` itself, or the same release published into Virtuoso and read remotely."""
     if backend == "embedded":
         return embedded

@@ -12,8 +12,8 @@ The flow (serve layer: it reads release artefacts, never the build code):
 4. switch the pointer in one update operation, keeping the old release as "previous";
 5. drop the versioned graphs of releases that are neither current nor previous.
 
-A failure at 1–3 leaves the pointer as it was (readers keep the previous release); a failure
-at 5 only leaves old graphs behind (logged). ``rollback`` swaps current and previous.
+A failure at steps 1 to 3 leaves the pointer as it was (readers keep the previous release); a
+failure at 5 only leaves old graphs behind (logged). ``rollback`` swaps current and previous.
 """
 
 from __future__ import annotations

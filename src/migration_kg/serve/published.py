@@ -25,6 +25,7 @@ from typing import Any
 import pyoxigraph as ox
 
 from migration_kg.core.errors import StoreError
+from migration_kg.serve.results_io import Term
 from migration_kg.serve.sparql_rewrite import with_values
 from migration_kg.serve.store_http import StoreClient
 
@@ -169,9 +170,9 @@ def list_releases(client: StoreClient) -> dict[ox.NamedNode, tuple[ox.NamedNode,
     return found
 
 
-def _named(term: ox.Term | None) -> ox.NamedNode | None:
+def _named(term: Term | None) -> ox.NamedNode | None:
     return term if isinstance(term, ox.NamedNode) else None
 
 
-def _value(term: ox.Term) -> str:
+def _value(term: Term) -> str:
     return str(getattr(term, "value", term))

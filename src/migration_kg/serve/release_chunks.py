@@ -68,7 +68,9 @@ def release_file(dist: Path) -> tuple[Path, ox.RdfFormat]:
     for name, fmt in RELEASE_FILES:
         if (dist / name).is_file():
             return dist / name, fmt
-    raise SourceError(dist / RELEASE_FILES[0][0], "release file not found; run `migration-kg build`")
+    raise SourceError(
+        dist / RELEASE_FILES[0][0], "release file not found; run `migration-kg build`"
+    )
 
 
 def read_quads(dist: Path) -> Iterator[ox.Quad]:

@@ -39,8 +39,8 @@ from migration_kg.serve.remote_results import read_json_results, read_ntriples
 from migration_kg.serve.sparql_rewrite import rename_graphs, with_values
 from migration_kg.serve.store_http import (
     NTRIPLES,
-    SPARQL_JSON,
     REFUSED,
+    SPARQL_JSON,
     StoreClient,
     StoreUrls,
     store_auth,
@@ -317,7 +317,9 @@ class RemoteEngine:
         return client
 
     def _client_options(self) -> dict[str, Any]:
-        limits = httpx.Limits(max_connections=self._parallel, max_keepalive_connections=self._parallel)
+        limits = httpx.Limits(
+            max_connections=self._parallel, max_keepalive_connections=self._parallel
+        )
         return {
             "auth": store_auth(self.settings),
             "timeout": httpx.Timeout(self.settings.query_timeout_s * 4, connect=5.0),

@@ -26,7 +26,9 @@ Row = Mapping[str, ox.NamedNode | ox.Literal | ox.BlankNode | None]
 def values_block(rows: Sequence[Row]) -> str:
     """``VALUES (?a ?b) { (<x> "y") … }`` for rows over the same variables (None: UNDEF)."""
     names = sorted({name for row in rows for name in row})
-    cells = (" ".join("UNDEF" if row.get(n) is None else str(row[n]) for n in names) for row in rows)
+    cells = (
+        " ".join("UNDEF" if row.get(n) is None else str(row[n]) for n in names) for row in rows
+    )
     body = " ".join(f"({line})" for line in cells)
     return f"VALUES ({' '.join('?' + n for n in names)}) {{ {body} }}"
 

@@ -25,6 +25,7 @@ import pyoxigraph as ox
 
 from migration_kg.core.errors import StoreError
 from migration_kg.core.settings import Settings
+from migration_kg.serve.results_io import Term
 
 log = logging.getLogger(__name__)
 
@@ -207,7 +208,7 @@ class StoreClient:
 
         self._retrying(self.urls.gsp, send)
 
-    def select(self, query: str) -> list[dict[str, ox.Term]]:
+    def select(self, query: str) -> list[dict[str, Term]]:
         """Run a SELECT; each row maps variable name to term (unbound variables left out)."""
         body = self._query(query, SPARQL_JSON)
         solutions = ox.parse_query_results(body, format=ox.QueryResultsFormat.JSON)
@@ -229,7 +230,7 @@ class StoreClient:
             response = self._http.post(
                 self.urls.query, data={"query": "ASK {}"}, headers={"Accept": SPARQL_JSON}
             )
-            return check(response, "the query").headers.get("server", "")
+            return str(check(response, "the query").headers.get("server", ""))
 
         return self._retrying(self.urls.query, send)
 
@@ -282,4 +283,3 @@ class StoreClient:
             time.sleep(delay)
             delay = min(delay * 2, 30.0)
         raise AssertionError("unreachable")  # the loop returns or raises
-

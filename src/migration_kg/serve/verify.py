@@ -22,16 +22,29 @@ from rdflib.compare import isomorphic
 from migration_kg.core.errors import StoreError
 from migration_kg.serve.published import sparql_text
 from migration_kg.serve.release_chunks import ReleaseScan, read_quads
+from migration_kg.serve.results_io import Term
 from migration_kg.serve.sparql_rewrite import with_values
 from migration_kg.serve.store_http import StoreClient
 
 XSD = "http://www.w3.org/2001/XMLSchema#"
 _DECIMALS = {
     XSD + name
-    for name in (
-        "decimal integer long int short byte nonNegativeInteger positiveInteger "
-        "nonPositiveInteger negativeInteger unsignedLong unsignedInt unsignedShort unsignedByte"
-    ).split()
+    for name in [
+        "decimal",
+        "integer",
+        "long",
+        "int",
+        "short",
+        "byte",
+        "nonNegativeInteger",
+        "positiveInteger",
+        "nonPositiveInteger",
+        "negativeInteger",
+        "unsignedLong",
+        "unsignedInt",
+        "unsignedShort",
+        "unsignedByte",
+    ]
 }
 _FLOATS = {XSD + "double", XSD + "float"}
 
@@ -47,7 +60,9 @@ def store_counts(client: StoreClient, graphs: list[str]) -> dict[str, int]:
     return counts
 
 
-def check_counts(client: StoreClient, expected: Mapping[str, int], versions: Mapping[str, str]) -> None:
+def check_counts(
+    client: StoreClient, expected: Mapping[str, int], versions: Mapping[str, str]
+) -> None:
     """Each versioned graph holds as many triples as the manifest says.
 
     Raises:
@@ -128,13 +143,12 @@ def _split(triples: list[ox.Triple], subjects: set[str]) -> dict[str, list[ox.Tr
 def _canonical(triples: list[ox.Triple]) -> Graph:
     """An rdflib graph of ``triples`` with literals in the canonical forms stores keep."""
     lines = [
-        str(ox.Triple(t.subject, t.predicate, _canonical_literal(t.object))) + " ."
-        for t in triples
+        str(ox.Triple(t.subject, t.predicate, _canonical_literal(t.object))) + " ." for t in triples
     ]
     return Graph().parse(data="\n".join(sorted(set(lines))), format="nt")
 
 
-def _canonical_literal(term: ox.Term) -> ox.Term:
+def _canonical_literal(term: Term) -> Term:
     if not isinstance(term, ox.Literal):
         return term
     if term.language:

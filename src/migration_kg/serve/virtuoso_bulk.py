@@ -94,7 +94,9 @@ def _write_files(
             raise StoreError(f"{dist}: graph <{chunk.graph}> is not in manifest.json")
         path = handles.get(version)
         if path is None:
-            path = handles[version] = directory / f"emk-{len(handles)}-{version.rsplit('/', 1)[-1]}.nt"
+            path = handles[version] = (
+                directory / f"emk-{len(handles)}-{version.rsplit('/', 1)[-1]}.nt"
+            )
             path.write_bytes(b"")
         with path.open("ab") as out:
             out.write(chunk.ntriples())
