@@ -25,7 +25,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--update-golden",
         action="store_true",
         default=False,
-        help="rewrite tests/golden/competency/*.srj from the current results",
+        help="rewrite the competency goldens whose results changed, printing each diff (not in CI)",
     )
 
 

@@ -18,13 +18,12 @@ from rdflib.namespace import DCAT, DCTERMS, RDF, SH, SKOS, VOID, XSD
 from conftest import BuiltRelease
 from kg_helpers import REPO
 from migration_kg.build.description import (
-    CONTENT_GRAPHS,
     DATASET,
     DescriptionInput,
     describe,
     statistics_of,
 )
-from migration_kg.core.namespaces import GRAPH_LINKS, GRAPH_METADATA
+from migration_kg.core.namespaces import CONTENT_GRAPHS, GRAPH_LINKS, GRAPH_METADATA
 
 DCAT_AP = REPO.parent / "shared" / "vocab" / "dcat-ap-3.0.1" / "dcat-ap-SHACL.ttl"
 SPDX = Namespace("http://spdx.org/rdf/terms#")

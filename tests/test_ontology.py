@@ -12,8 +12,8 @@ from rdflib.namespace import DCTERMS, OWL, RDF, RDFS, SKOS
 
 from kg_helpers import REPO
 from migration_kg.build.loading import LoadedSources, SourceKind, load_sources
-from migration_kg.build.release import ONTOLOGY_IRI
 from migration_kg.core.namespaces import CONCEPT, EMK
+from migration_kg.core.namespaces import ONTOLOGY as ONTOLOGY_IRI
 from migration_kg.core.settings import Settings
 
 TERM_TYPES = (OWL.Class, OWL.ObjectProperty, OWL.DatatypeProperty, OWL.AnnotationProperty)

@@ -21,7 +21,6 @@ import typer
 from migration_kg.build.periods import write_periods
 from migration_kg.build.pipeline import BuildResult, build, check
 from migration_kg.build.reasoning import REASONERS
-from migration_kg.build.release import ARTEFACT_STEM, MANIFEST
 from migration_kg.core.errors import (
     MigrationKGError,
     QuerySyntaxError,
@@ -29,7 +28,8 @@ from migration_kg.core.errors import (
     ValidationFailed,
 )
 from migration_kg.core.formats import RdfFormat, ResultFormat
-from migration_kg.core.namespaces import GRAPH, PREFIXES
+from migration_kg.core.names import MANIFEST, artefact
+from migration_kg.core.namespaces import GRAPH, compact_iri
 from migration_kg.core.queries import load_catalogue
 from migration_kg.core.settings import Settings
 from migration_kg.editions.audit import audit_release, render_audit
@@ -194,11 +194,11 @@ def export_command(
 ) -> None:
     """Write the release (all graphs; union for triple formats) to a file or stdout."""
     settings = Settings.from_env()
-    artefact = settings.dist / f"{ARTEFACT_STEM}.{RdfFormat[fmt.name].extension}"
+    path = settings.dist / artefact(RdfFormat[fmt.name])
     with _reporting():
-        if not artefact.is_file():
-            raise SourceError(artefact, "no release found; run `migration-kg build` first")
-        data = artefact.read_bytes()
+        if not path.is_file():
+            raise SourceError(path, "no release found; run `migration-kg build` first")
+        data = path.read_bytes()
     if output is None:
         sys.stdout.buffer.write(data)
         sys.stdout.flush()
@@ -394,17 +394,10 @@ def _enable_access_log() -> None:
 
 def render_counts(title: str, counts: dict[str, int]) -> str:
     """Counts keyed by IRI, shown with prefixed names (``emk:Event``, ``graph:data``)."""
-    named = {_short(k): v for k, v in counts.items()}
+    named = {compact_iri(k, {"graph": str(GRAPH)}): v for k, v in counts.items()}
     width = max((len(k) for k in named), default=0)
     lines = [f"{title}:"] + [f"  {k.ljust(width)}  {v:>8}" for k, v in sorted(named.items())]
     return "\n".join(lines)
-
-
-def _short(iri: str) -> str:
-    for prefix, namespace in [("graph", GRAPH), *PREFIXES.items()]:
-        if iri.startswith(str(namespace)) and len(iri) > len(str(namespace)):
-            return f"{prefix}:{iri[len(str(namespace)) :]}"
-    return iri
 
 
 def render_summary(result: BuildResult) -> str:

@@ -154,3 +154,18 @@ def test_virtuoso_is_told_the_deadline_and_partial_answers_are_refused(
     with pytest.raises(QueryTimeout):
         engine.query(slow, timeout_s=1.0)
     assert time.monotonic() - started < 5
+
+
+def test_update_files_are_documented_and_parse_as_updates() -> None:
+    from importlib.resources import files
+    from pathlib import Path
+
+    from migration_kg.core.queries import parse_query_file
+
+    updates = sorted(Path(str(files("migration_kg").joinpath("sparql"))).glob("*.ru"))
+    assert updates
+    for path in updates:
+        update = parse_query_file(path)
+        assert update.title and update.description
+        bound = with_values(update.text, [{"pointer": ox.NamedNode("http://example.org/p")}])
+        ox.Store().update(bound)  # raises SyntaxError with line and column if it does not parse

@@ -15,7 +15,6 @@ from migration_kg.core.formats import RdfFormat, ResultFormat
 from migration_kg.core.settings import Settings
 from migration_kg.serve.engine import QueryEngine
 from migration_kg.serve.query_scan import UNRESOLVED, scan_query
-from migration_kg.serve.results_io import OX_RESULT_FORMATS as OX_RESULTS
 
 RDFS_LABEL = "<http://www.w3.org/2000/01/rdf-schema#label>"
 LABELS = f"SELECT ?l WHERE {{ ?s {RDFS_LABEL} ?l }} ORDER BY ?l"
@@ -236,7 +235,7 @@ def test_answers_match_collected_results_and_the_row_cap(
         collected = engine.query(text)
         assert answer.truncated is truncated is collected.truncated
         if fmt is not ResultFormat.CSV:  # CSV is lossy: pyoxigraph does not read it back
-            parsed = ox.parse_query_results(answer.body, OX_RESULTS[fmt])
+            parsed = ox.parse_query_results(answer.body, fmt.oxigraph)
             assert [tuple(row) for row in parsed] == collected.terms
 
 

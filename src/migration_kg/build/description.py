@@ -27,15 +27,25 @@ from dataclasses import dataclass
 from rdflib import Graph, Literal, Namespace, URIRef
 from rdflib.namespace import DCAT, DCTERMS, FOAF, PROV, RDF, RDFS, SKOS, VOID, XSD
 
-from migration_kg.core.settings import BASE_IRI
+from migration_kg.core.formats import RdfFormat
+from migration_kg.core.names import (
+    CONTEXT,
+    FRAMED_ARTEFACT,
+    MANIFEST,
+    ONTOLOGY_ARTEFACT,
+    SPARQL_ENDPOINT_IRI,
+    artefact,
+    release_file_iri,
+)
 from migration_kg.core.namespaces import (
+    CONTENT_GRAPHS,
     EMK,
     EU_AUTHORITY,
     GRAPH_DATA,
-    GRAPH_INFERRED,
     GRAPH_LINKS,
-    GRAPH_ONTOLOGY,
     ID,
+    LICENCE_DOCUMENT,
+    ONTOLOGY,
 )
 
 SPDX = Namespace("http://spdx.org/rdf/terms#")
@@ -46,8 +56,6 @@ CATALOG = ID["catalog"]
 SERVICE = ID["dataset/sparql-service"]
 PROJECT = ID["org/emk-project"]  # the ontology's dcterms:creator and publisher
 COMMISSION = EU_AUTHORITY["corporate-body/COM"]
-CC_BY = URIRef("https://creativecommons.org/licenses/by/4.0/")
-CONTENT_GRAPHS = (GRAPH_ONTOLOGY, GRAPH_DATA, GRAPH_LINKS, GRAPH_INFERRED)
 THEMES = {  # EU data-theme table: code → English label
     "SOCI": "Population and society",
     "JUST": "Justice, legal system and public safety",
@@ -55,16 +63,16 @@ THEMES = {  # EU data-theme table: code → English label
 
 # Release file → (IANA media type, EU file-type code). Order: the union formats, then the rest.
 MEDIA_TYPES: dict[str, tuple[str, str]] = {
-    "emk.trig": ("application/trig", "RDF_TRIG"),
-    "emk.nq": ("application/n-quads", "RDF_N_QUADS"),
-    "emk.ttl": ("text/turtle", "RDF_TURTLE"),
-    "emk.nt": ("application/n-triples", "RDF_N_TRIPLES"),
-    "emk.rdf": ("application/rdf+xml", "RDF_XML"),
-    "emk.jsonld": ("application/ld+json", "JSON_LD"),
-    "ontology.ttl": ("text/turtle", "RDF_TURTLE"),
-    "context.jsonld": ("application/ld+json", "JSON_LD"),
-    "partner-countries.jsonld": ("application/ld+json", "JSON_LD"),
-    "manifest.json": ("application/json", "JSON"),
+    artefact(RdfFormat.TRIG): (RdfFormat.TRIG.media_type, "RDF_TRIG"),
+    artefact(RdfFormat.NQUADS): (RdfFormat.NQUADS.media_type, "RDF_N_QUADS"),
+    artefact(RdfFormat.TURTLE): (RdfFormat.TURTLE.media_type, "RDF_TURTLE"),
+    artefact(RdfFormat.NTRIPLES): (RdfFormat.NTRIPLES.media_type, "RDF_N_TRIPLES"),
+    artefact(RdfFormat.RDFXML): (RdfFormat.RDFXML.media_type, "RDF_XML"),
+    artefact(RdfFormat.JSONLD): (RdfFormat.JSONLD.media_type, "JSON_LD"),
+    ONTOLOGY_ARTEFACT: (RdfFormat.TURTLE.media_type, "RDF_TURTLE"),
+    CONTEXT: (RdfFormat.JSONLD.media_type, "JSON_LD"),
+    FRAMED_ARTEFACT: (RdfFormat.JSONLD.media_type, "JSON_LD"),
+    MANIFEST: ("application/json", "JSON"),
 }
 
 # Linked IRI prefix → (target dataset, linkset slug).
@@ -137,7 +145,7 @@ def _catalog(graph: Graph) -> None:
     _text(graph, CATALOG, DCTERMS.title, "EU Migration Knowledge Graph catalogue")
     _text(graph, CATALOG, DCTERMS.description, "Releases of the EU Migration Knowledge Graph.")
     graph.add((CATALOG, DCTERMS.publisher, PROJECT))
-    graph.add((CATALOG, DCTERMS.license, CC_BY))
+    graph.add((CATALOG, DCTERMS.license, LICENCE_DOCUMENT))
     graph.add((CATALOG, DCAT.dataset, DATASET))
     graph.add((CATALOG, DCAT.service, SERVICE))
     graph.add((CATALOG, DCAT.themeTaxonomy, EU_AUTHORITY["data-theme"]))
@@ -145,7 +153,7 @@ def _catalog(graph: Graph) -> None:
     _text(graph, EU_AUTHORITY["data-theme"], DCTERMS.title, "Data theme")
     graph.add((PROJECT, RDF.type, FOAF.Agent))
     graph.add((PROJECT, FOAF.name, Literal("EU Migration Knowledge Graph project", lang="en")))
-    graph.add((CC_BY, RDF.type, DCTERMS.LicenseDocument))
+    graph.add((LICENCE_DOCUMENT, RDF.type, DCTERMS.LicenseDocument))
 
 
 def _dataset(graph: Graph, source: DescriptionInput) -> None:
@@ -163,13 +171,13 @@ def _dataset(graph: Graph, source: DescriptionInput) -> None:
     )
     graph.add((DATASET, DCAT3.version, Literal(source.version)))
     graph.add((DATASET, DCTERMS.publisher, PROJECT))
-    graph.add((DATASET, DCTERMS.license, CC_BY))
+    graph.add((DATASET, DCTERMS.license, LICENCE_DOCUMENT))
     graph.add((DATASET, DCTERMS.accessRights, EU_AUTHORITY["access-right/PUBLIC"]))
     graph.add((EU_AUTHORITY["access-right/PUBLIC"], RDF.type, DCTERMS.RightsStatement))
     graph.add((DATASET, DCTERMS.language, EU_AUTHORITY["language/ENG"]))
     graph.add((EU_AUTHORITY["language/ENG"], RDF.type, DCTERMS.LinguisticSystem))
-    graph.add((DATASET, DCTERMS.conformsTo, URIRef(BASE_IRI + "ontology")))
-    graph.add((URIRef(BASE_IRI + "ontology"), RDF.type, DCTERMS.Standard))
+    graph.add((DATASET, DCTERMS.conformsTo, ONTOLOGY))
+    graph.add((ONTOLOGY, RDF.type, DCTERMS.Standard))
     graph.add((DATASET, DCAT.accessService, SERVICE))
     for keyword in ("migration", "asylum", "borders", "return", "visa", "European Union"):
         graph.add((DATASET, DCAT.keyword, Literal(keyword, lang="en")))
@@ -212,19 +220,19 @@ def _coverage(graph: Graph, source: DescriptionInput) -> None:
 def _service(graph: Graph) -> None:
     graph.add((SERVICE, RDF.type, DCAT.DataService))
     _text(graph, SERVICE, DCTERMS.title, "EU Migration Knowledge Graph SPARQL endpoint")
-    graph.add((SERVICE, DCAT.endpointURL, URIRef(BASE_IRI + "sparql")))
+    graph.add((SERVICE, DCAT.endpointURL, URIRef(SPARQL_ENDPOINT_IRI)))
     protocol = URIRef("https://www.w3.org/TR/sparql11-protocol/")
     graph.add((SERVICE, DCTERMS.conformsTo, protocol))
     graph.add((protocol, RDF.type, DCTERMS.Standard))
     graph.add((SERVICE, DCAT.servesDataset, DATASET))
-    graph.add((SERVICE, DCTERMS.license, CC_BY))
-    graph.add((DATASET, VOID.sparqlEndpoint, URIRef(BASE_IRI + "sparql")))
+    graph.add((SERVICE, DCTERMS.license, LICENCE_DOCUMENT))
+    graph.add((DATASET, VOID.sparqlEndpoint, URIRef(SPARQL_ENDPOINT_IRI)))
 
 
 def _distribution(graph: Graph, source: DescriptionInput, name: str) -> None:
     media, file_type = MEDIA_TYPES[name]
     dist = ID[f"release/{source.version}/distribution/{name}"]
-    url = URIRef(f"{BASE_IRI}release/{source.version}/{name}")
+    url = URIRef(release_file_iri(source.version, name))
     graph.add((DATASET, DCAT.distribution, dist))
     graph.add((dist, RDF.type, DCAT.Distribution))
     _text(graph, dist, DCTERMS.title, name)
@@ -234,8 +242,8 @@ def _distribution(graph: Graph, source: DescriptionInput, name: str) -> None:
     graph.add((URIRef(IANA + media), RDF.type, DCTERMS.MediaType))
     graph.add((dist, DCTERMS.format, EU_AUTHORITY["file-type/" + file_type]))
     graph.add((EU_AUTHORITY["file-type/" + file_type], RDF.type, DCTERMS.MediaTypeOrExtent))
-    graph.add((dist, DCTERMS.license, CC_BY))
-    graph.add((dist, RDFS.seeAlso, URIRef(f"{BASE_IRI}release/{source.version}/manifest.json")))
+    graph.add((dist, DCTERMS.license, LICENCE_DOCUMENT))
+    graph.add((dist, RDFS.seeAlso, URIRef(release_file_iri(source.version, MANIFEST))))
     content = source.independent_artefacts.get(name)
     if content is None:
         return  # contains this description (or describes it): size and hash are in the manifest

@@ -19,10 +19,8 @@ from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import RDF, RDFS, SKOS, XSD
 from rdflib.term import Node
 
-from migration_kg.core.namespaces import EMK, GRAPH_DATA, GRAPH_INFERRED, GRAPH_LINKS, SCHEMA
 from migration_kg.build.rdfbytes import GraphUnion
-
-FRAMED_ARTEFACT = "partner-countries.jsonld"
+from migration_kg.core.namespaces import EMK, GRAPH_DATA, GRAPH_INFERRED, GRAPH_LINKS, SCHEMA
 
 CONTEXT: dict[str, object] = {
     "emk": str(EMK),

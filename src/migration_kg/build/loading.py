@@ -28,13 +28,13 @@ from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.namespace import OWL, RDF, XSD
 from rdflib.term import Identifier
 
-from migration_kg.core.settings import BASE_IRI, Settings
 from migration_kg.core.errors import SourceError
+from migration_kg.core.names import SOURCE_BASE
 from migration_kg.core.namespaces import PREFIXES
+from migration_kg.core.settings import Settings
 
 log = logging.getLogger(__name__)
 
-SOURCE_BASE = BASE_IRI + "source/"
 PREFIXES_FILE = "prefixes.ttl"  # data/prefixes.ttl is a template to copy, not data
 
 

@@ -36,13 +36,6 @@ from migration_kg.core.namespaces import EMK, PREFIXES
 Lines = list[str]  # sorted, distinct canonical N-Triples lines without the final " ."
 TermQuad = tuple[Node, Node, Node, URIRef]  # rdflib terms and the release graph's IRI
 
-_OX_FORMATS = {
-    RdfFormat.TURTLE: ox.RdfFormat.TURTLE,
-    RdfFormat.NTRIPLES: ox.RdfFormat.N_TRIPLES,
-    RdfFormat.RDFXML: ox.RdfFormat.RDF_XML,
-    RdfFormat.TRIG: ox.RdfFormat.TRIG,
-    RdfFormat.NQUADS: ox.RdfFormat.N_QUADS,
-}
 # Canonical N-Triples string escapes (what pyoxigraph writes; every one is also valid JSON).
 _ESCAPES = {i: f"\\u{i:04X}" for i in (*range(0x20), 0x7F)}
 _ESCAPES.update({0x08: "\\b", 0x09: "\\t", 0x0A: "\\n", 0x0C: "\\f", 0x0D: "\\r"})
@@ -195,8 +188,8 @@ def output_prefixes(namespaces: Mapping[str, str]) -> dict[str, str]:
 def parse_canonical(source: bytes | FilePath, fmt: RdfFormat) -> Iterator[ox.Quad]:
     """pyoxigraph's quads from canonical N-Triples or N-Quads bytes or a file of them."""
     if isinstance(source, FilePath):
-        return ox.parse(path=source, format=_OX_FORMATS[fmt])
-    return ox.parse(source, format=_OX_FORMATS[fmt])
+        return ox.parse(path=source, format=fmt.oxigraph)
+    return ox.parse(source, format=fmt.oxigraph)
 
 
 def serialize_parsed(
@@ -207,7 +200,7 @@ def serialize_parsed(
     pyoxigraph groups consecutive triples of a subject (and quads of a graph), so sorted
     input gives one block per subject (and per graph); its ``@prefix`` lines are then sorted.
     """
-    data = ox.serialize(quads, format=_OX_FORMATS[fmt], prefixes=dict(prefixes))
+    data = ox.serialize(quads, format=fmt.oxigraph, prefixes=dict(prefixes))
     assert data is not None  # no output given: pyoxigraph returns the bytes
     return _sorted_prefixes(data) if fmt in (RdfFormat.TURTLE, RdfFormat.TRIG) else data
 

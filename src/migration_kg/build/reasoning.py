@@ -5,11 +5,11 @@ never mixed: the release puts what this module returns into ``…/graph/inferred
 query with or without inference and every asserted triple still traces to a source file.
 
 Two engines compute the closure (``Settings.reasoner``, ``--reasoner``): ``"rules"`` (the default,
-:mod:`migration_kg.build.rules`: compiled rules run semi-naively, fast enough for millions of triples)
-and ``"owlrl"`` (the reference it is tested against: slow, but the library everyone knows). Both
-yield the same triples on this repository (see :mod:`migration_kg.build.rules` for the few places where
-they would differ). From ``closure - asserted`` this module drops what only states
-OWL RL's own bookkeeping, which would bloat the release without telling a user anything:
+:mod:`migration_kg.build.rules`: compiled rules run semi-naively, fast enough for millions of
+triples) and ``"owlrl"`` (the reference it is tested against: slow, but the library everyone
+knows). Both yield the same triples on this repository (see :mod:`migration_kg.build.rules` for
+the few places where they would differ). From ``closure - asserted`` this module drops what only
+states OWL RL's own bookkeeping, which would bloat the release without telling a user anything:
 
 * triples whose subject is a literal (``"5"^^xsd:integer a xsd:decimal``, ``"x" owl:sameAs "x"``);
 * reflexive ``owl:sameAs`` / ``owl:equivalentClass`` / ``owl:equivalentProperty`` /
@@ -36,8 +36,8 @@ from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import OWL, RDF, RDFS, XSD
 
 from migration_kg.build.collector import collector_paused
-from migration_kg.core.errors import ConfigError
 from migration_kg.build.rules import Entailments, entail
+from migration_kg.core.errors import ConfigError
 
 log = logging.getLogger(__name__)
 

@@ -44,19 +44,8 @@ from rdflib.namespace import DCTERMS, OWL, PROV, RDF
 
 from migration_kg.build.collector import collector_paused
 from migration_kg.build.description import DescriptionInput, GraphStatistics, describe
-from migration_kg.core.errors import SourceError
-from migration_kg.core.formats import RdfFormat
-from migration_kg.build.framing import FRAMED_ARTEFACT, partner_country_documents
+from migration_kg.build.framing import partner_country_documents
 from migration_kg.build.loading import LoadedSources, SourceFile, SourceKind
-from migration_kg.core.namespaces import (
-    GRAPH_DATA,
-    GRAPH_INFERRED,
-    GRAPH_LINKS,
-    GRAPH_METADATA,
-    GRAPH_ONTOLOGY,
-    ID,
-    RELEASE_GRAPHS,
-)
 from migration_kg.build.rdfbytes import (
     GraphUnion,
     Lines,
@@ -72,16 +61,30 @@ from migration_kg.build.rdfbytes import (
     union_lines,
 )
 from migration_kg.build.validation import ValidationReport
+from migration_kg.core.errors import SourceError
+from migration_kg.core.formats import RdfFormat
+from migration_kg.core.names import (
+    CONTEXT,
+    FRAMED_ARTEFACT,
+    MANIFEST,
+    ONTOLOGY_ARTEFACT,
+    artefact,
+)
+from migration_kg.core.namespaces import (
+    CONTENT_GRAPHS,
+    GRAPH_DATA,
+    GRAPH_INFERRED,
+    GRAPH_LINKS,
+    GRAPH_METADATA,
+    GRAPH_ONTOLOGY,
+    ID,
+    LICENCE_DOCUMENT,
+    ONTOLOGY,
+    RELEASE_GRAPHS,
+)
 
 log = logging.getLogger(__name__)
 
-ONTOLOGY_IRI = URIRef("https://w3id.org/eu-migration-kg/ontology")
-CC_BY = URIRef("https://creativecommons.org/licenses/by/4.0/")
-ARTEFACT_STEM = "emk"
-MANIFEST = "manifest.json"
-CONTEXT = "context.jsonld"
-ONTOLOGY_ARTEFACT = "ontology.ttl"
-CONTENT_GRAPHS = (GRAPH_ONTOLOGY, GRAPH_DATA, GRAPH_LINKS, GRAPH_INFERRED)
 _CONTENT_KINDS = (SourceKind.ONTOLOGY, SourceKind.DATA, SourceKind.LINKS)
 _RDF_TYPE = f"<{RDF.type}>"
 
@@ -143,9 +146,9 @@ def release_version(sources: LoadedSources) -> str:
         SourceError: if the top ontology has no single version.
     """
     ontology = GraphUnion(sources.graph(f) for f in sources.of_kind(SourceKind.ONTOLOGY))
-    versions = sorted(str(v) for v in ontology.objects(ONTOLOGY_IRI, OWL.versionInfo))
+    versions = sorted(str(v) for v in ontology.objects(ONTOLOGY, OWL.versionInfo))
     if len(versions) != 1:
-        raise SourceError("ontology/emk.ttl", f"<{ONTOLOGY_IRI}> needs one owl:versionInfo")
+        raise SourceError("ontology/emk.ttl", f"<{ONTOLOGY}> needs one owl:versionInfo")
     return versions[0]
 
 
@@ -164,8 +167,8 @@ def assemble(
     """Group the sources into the release graphs, their lines, and describe the build.
 
     The ``metadata`` graph holds the build's provenance and the DCAT-AP/VoID description (see
-    :mod:`migration_kg.build.description`); the artefacts that do not contain it are written here, so
-    that their size and checksum can be stated (the same bytes are written to dist/).
+    :mod:`migration_kg.build.description`); the artefacts that do not contain it are written here,
+    so that their size and checksum can be stated (the same bytes are written to dist/).
     """
     version = release_version(sources)
     digest = build_hash(sources.files)
@@ -242,8 +245,8 @@ def _metadata(version: str, digest: str, files: tuple[SourceFile, ...]) -> Graph
     graph.add((release, RDF.type, PROV.Entity))
     graph.add((release, DCTERMS.hasVersion, Literal(version)))
     graph.add((release, DCTERMS.identifier, Literal("sha256:" + digest)))
-    graph.add((release, DCTERMS.license, CC_BY))
-    graph.add((release, PROV.wasDerivedFrom, ONTOLOGY_IRI))
+    graph.add((release, DCTERMS.license, LICENCE_DOCUMENT))
+    graph.add((release, PROV.wasDerivedFrom, ONTOLOGY))
     for source in files:
         graph.add((release, DCTERMS.source, source.graph_iri))
     return graph
@@ -291,17 +294,17 @@ def _write_artefacts(content: ReleaseContent, out: Path) -> list[str]:
         return out / name
 
     prefixes = output_prefixes(content.namespaces)
-    nq = put(f"{ARTEFACT_STEM}.nq", nquads_chunks, content.lines)
+    nq = put(artefact(RdfFormat.NQUADS), nquads_chunks, content.lines)
     quads = parse_canonical(nq, RdfFormat.NQUADS)
-    put(f"{ARTEFACT_STEM}.trig", serialize_parsed, quads, RdfFormat.TRIG, prefixes)
-    nt = put(f"{ARTEFACT_STEM}.nt", ntriples_chunks, content.union_lines)
+    put(artefact(RdfFormat.TRIG), serialize_parsed, quads, RdfFormat.TRIG, prefixes)
+    nt = put(artefact(RdfFormat.NTRIPLES), ntriples_chunks, content.union_lines)
     log.info("parsing %s", nt.name)
     union = list(parse_canonical(nt, RdfFormat.NTRIPLES))  # once for the next two
     for fmt in (RdfFormat.TURTLE, RdfFormat.RDFXML):
-        put(f"{ARTEFACT_STEM}.{fmt.extension}", serialize_parsed, union, fmt, prefixes)
+        put(artefact(fmt), serialize_parsed, union, fmt, prefixes)
     del union
     context = json.loads(content.independent[CONTEXT])
-    put(f"{ARTEFACT_STEM}.jsonld", jsonld_chunks, content.union_lines, context)
+    put(artefact(RdfFormat.JSONLD), jsonld_chunks, content.union_lines, context)
     for name, data in content.independent.items():
         put(name, bytes, data)
     log.info("writing %s", MANIFEST)

@@ -32,8 +32,8 @@ from rdflib.plugins.sparql import processor as sparql_processor
 from rdflib.plugins.sparql.sparql import Query
 
 from migration_kg.build.collector import collector_paused
-from migration_kg.core.errors import ValidationFailed
 from migration_kg.build.loading import LoadedSources, SourceKind
+from migration_kg.core.errors import ValidationFailed
 
 
 class Severity(Enum):

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from enum import Enum
 
+import pyoxigraph as ox
+
 
 class RdfFormat(Enum):
     """RDF serialisations for graphs and datasets (release artefacts, CONSTRUCT/DESCRIBE)."""
@@ -23,6 +25,11 @@ class RdfFormat(Enum):
         self.extension = extension
         self.rdflib_name = rdflib_name
         self.supports_datasets = quads
+
+    @property
+    def oxigraph(self) -> ox.RdfFormat:
+        """pyoxigraph's parser/serializer for this format."""
+        return _OX_RDF[self]
 
     @classmethod
     def from_name(cls, name: str) -> RdfFormat:
@@ -52,6 +59,11 @@ class ResultFormat(Enum):
         self.extension = extension
         self.short_name = short_name
 
+    @property
+    def oxigraph(self) -> ox.QueryResultsFormat:
+        """pyoxigraph's result writer for this format."""
+        return _OX_RESULTS[self]
+
     @classmethod
     def from_name(cls, name: str) -> ResultFormat:
         """Find a result format by short name, extension or media type (case-insensitive).
@@ -65,3 +77,19 @@ class ResultFormat(Enum):
                 return fmt
         accepted = ", ".join(f.short_name for f in cls)
         raise ValueError(f"unknown result format {name!r}; use one of: {accepted}")
+
+
+_OX_RDF = {
+    RdfFormat.TURTLE: ox.RdfFormat.TURTLE,
+    RdfFormat.NTRIPLES: ox.RdfFormat.N_TRIPLES,
+    RdfFormat.JSONLD: ox.RdfFormat.JSON_LD,
+    RdfFormat.RDFXML: ox.RdfFormat.RDF_XML,
+    RdfFormat.TRIG: ox.RdfFormat.TRIG,
+    RdfFormat.NQUADS: ox.RdfFormat.N_QUADS,
+}
+_OX_RESULTS = {
+    ResultFormat.JSON: ox.QueryResultsFormat.JSON,
+    ResultFormat.XML: ox.QueryResultsFormat.XML,
+    ResultFormat.CSV: ox.QueryResultsFormat.CSV,
+    ResultFormat.TSV: ox.QueryResultsFormat.TSV,
+}

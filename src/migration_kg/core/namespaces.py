@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from rdflib import Namespace
+from collections.abc import Mapping
+
+from rdflib import Namespace, URIRef
 from rdflib.namespace import (
     DCAT,
     DCTERMS,
@@ -19,12 +21,12 @@ from rdflib.namespace import (
     XSD,
 )
 
-from migration_kg.core.settings import BASE_IRI
+from migration_kg.core.names import BASE_IRI, GRAPH_BASE, ID_BASE, LICENCE, ONTOLOGY_IRI
 
 EMK = Namespace(BASE_IRI + "ontology#")
-ID = Namespace(BASE_IRI + "id/")
-GRAPH = Namespace(BASE_IRI + "graph/")
-CONCEPT = Namespace(BASE_IRI + "id/concept/")
+ID = Namespace(ID_BASE)
+GRAPH = Namespace(GRAPH_BASE)
+CONCEPT = Namespace(ID_BASE + "concept/")
 SCHEMA = Namespace("https://schema.org/")
 ELI = Namespace("http://data.europa.eu/eli/ontology#")
 CPOV = Namespace("http://data.europa.eu/m8g/")
@@ -40,6 +42,10 @@ GRAPH_LINKS = GRAPH["links"]
 GRAPH_INFERRED = GRAPH["inferred"]
 GRAPH_METADATA = GRAPH["metadata"]
 RELEASE_GRAPHS = (GRAPH_ONTOLOGY, GRAPH_DATA, GRAPH_LINKS, GRAPH_INFERRED, GRAPH_METADATA)
+# What the release says about the world (the metadata graph describes the release itself).
+CONTENT_GRAPHS = (GRAPH_ONTOLOGY, GRAPH_DATA, GRAPH_LINKS, GRAPH_INFERRED)
+LICENCE_DOCUMENT = URIRef(LICENCE)
+ONTOLOGY = URIRef(ONTOLOGY_IRI)
 
 PREFIXES: dict[str, Namespace] = {
     "emk": EMK,
@@ -60,3 +66,22 @@ PREFIXES: dict[str, Namespace] = {
     "eli": ELI,
     "cpov": CPOV,
 }
+
+_LONGEST_FIRST = sorted(
+    ((str(ns), name) for name, ns in PREFIXES.items()), key=lambda p: -len(p[0])
+)
+
+
+def compact_iri(iri: str, extra: Mapping[str, str] | None = None) -> str:
+    """``prefix:local`` under the longest matching known namespace, else the IRI itself.
+
+    ``extra`` adds namespaces (name → IRI) for one use, e.g. ``graph:`` in the CLI's counts.
+    """
+    candidates = _LONGEST_FIRST
+    if extra:
+        added = [(ns, name) for name, ns in extra.items()]
+        candidates = sorted([*added, *_LONGEST_FIRST], key=lambda p: -len(p[0]))
+    for namespace, name in candidates:
+        if iri.startswith(namespace) and len(iri) > len(namespace):
+            return f"{name}:{iri[len(namespace) :]}"
+    return iri

@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from importlib.resources import files
 from pathlib import Path
 
 from migration_kg.core.errors import SourceError, UnknownQuery
@@ -130,3 +131,12 @@ def _param(path: Path, number: int, value: str) -> QueryParam:
     if not match:
         raise SourceError(path, f"'# param:' needs '?name [description]', got {value!r}", number)
     return QueryParam(name=match["name"], description=match["doc"] or "")
+
+
+def internal_query(name: str) -> str:
+    """The text of an internal query, ``src/migration_kg/sparql/<name>`` (packaged with the code).
+
+    Internal queries serve the pages and the service description; the public, documented ones
+    live in ``queries/`` and are read by :func:`load_catalogue`.
+    """
+    return files("migration_kg").joinpath("sparql").joinpath(name).read_text(encoding="utf-8")

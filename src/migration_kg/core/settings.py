@@ -12,8 +12,7 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
 from migration_kg.core.errors import ConfigError
-
-BASE_IRI = "https://w3id.org/eu-migration-kg/"
+from migration_kg.core.names import BASE_IRI
 
 
 def _project_root() -> Path:

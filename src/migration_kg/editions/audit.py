@@ -22,8 +22,8 @@ from rdflib import Dataset, Graph, Literal, URIRef
 from rdflib.namespace import PROV, XSD
 from rdflib.term import Node
 
-from migration_kg.build.periods import PERIOD_BASE
 from migration_kg.core.errors import SourceError
+from migration_kg.core.names import DATASET_ARTEFACT, PERIOD_BASE
 from migration_kg.core.namespaces import EMK, GRAPH_DATA, GRAPH_LINKS
 from migration_kg.core.settings import Settings
 
@@ -333,7 +333,7 @@ def audit_release(settings: Settings, source: Path, edition: str) -> list[Sectio
         text = source.read_text(encoding="utf-8")
     except OSError as exc:
         raise SourceError(source, f"cannot read the report text: {exc.strerror}") from exc
-    release = settings.dist / "emk.trig"
+    release = settings.dist / DATASET_ARTEFACT
     if not release.is_file():
         raise SourceError(release, "no release found; run `migration-kg build` first")
     dataset = Dataset()

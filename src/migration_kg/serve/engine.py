@@ -34,6 +34,7 @@ from migration_kg.core.errors import (
     SourceError,
 )
 from migration_kg.core.formats import RdfFormat, ResultFormat
+from migration_kg.core.names import DATASET_ARTEFACT, MANIFEST
 from migration_kg.core.namespaces import PREFIXES
 from migration_kg.core.settings import Settings
 from migration_kg.serve.query_scan import scan_query
@@ -53,22 +54,11 @@ Format = ResultFormat | RdfFormat
 Chooser = Callable[[tuple[Format, ...]], Format]
 T = TypeVar("T")
 
-RELEASE_FILE = "emk.trig"
-MANIFEST_FILE = "manifest.json"
 _POSITION = re.compile(r"error at (\d+):(\d+):\s*")
 # Evaluation threads in all: a runaway aggregate cannot be interrupted inside pyoxigraph, so this
 # bounds how many threads such queries can pin; past it, queries wait and time out as "busy".
 _MAX_THREADS = max(8, 4 * (os.cpu_count() or 2))
 
-# pyoxigraph's writer for each RDF format (shared with the web layer).
-OXIGRAPH_RDF_FORMATS = {
-    RdfFormat.TURTLE: ox.RdfFormat.TURTLE,
-    RdfFormat.NTRIPLES: ox.RdfFormat.N_TRIPLES,
-    RdfFormat.JSONLD: ox.RdfFormat.JSON_LD,
-    RdfFormat.RDFXML: ox.RdfFormat.RDF_XML,
-    RdfFormat.TRIG: ox.RdfFormat.TRIG,
-    RdfFormat.NQUADS: ox.RdfFormat.N_QUADS,
-}
 _SPO = ["subject", "predicate", "object"]
 
 
@@ -111,9 +101,7 @@ class QueryResult:
             if not isinstance(fmt, RdfFormat):
                 raise NotAcceptable(f"{self.kind} results are RDF graphs", _media(RdfFormat))
             try:
-                out = ox.serialize(
-                    self.triples, format=OXIGRAPH_RDF_FORMATS[fmt], prefixes=self.prefixes
-                )
+                out = ox.serialize(self.triples, format=fmt.oxigraph, prefixes=self.prefixes)
             except ValueError as exc:  # e.g. a predicate RDF/XML cannot write as an element name
                 raise NotAcceptable(f"cannot write this graph as {fmt.media_type}: {exc}") from exc
             return out or b""
@@ -267,7 +255,7 @@ class QueryEngine:
         Raises:
             SourceError: a release file is missing (run ``migration-kg build``) or does not parse.
         """
-        trig, manifest_path = settings.dist / RELEASE_FILE, settings.dist / MANIFEST_FILE
+        trig, manifest_path = settings.dist / DATASET_ARTEFACT, settings.dist / MANIFEST
         for path in (trig, manifest_path):
             if not path.is_file():
                 raise SourceError(path, "release file not found; run `migration-kg build` first")

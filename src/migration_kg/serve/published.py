@@ -3,10 +3,11 @@
 The layout publish writes and the remote backend reads (serve layer; both sides use this):
 
 * each release graph is loaded under a **versioned IRI**, ``<graph>/build/<hash16>``;
-* a **record graph** ``<base>graph/release/<hash16>`` says that release ``<base>release/<hash16>``
-  has this build hash, this manifest (JSON), and which versioned graph holds which release
-  graph. It is written only once every graph is loaded and verified, so a record means "complete";
-* the **pointer graph** ``<base>graph/current`` holds two triples: ``<base>release/current``
+* a **record graph** ``<base>graph/publication/<hash16>`` says that release
+  ``<base>publication/<hash16>`` has this build hash, this manifest (JSON), and which versioned
+  graph holds which release graph. It is written only once every graph is loaded and verified,
+  so a record means "complete";
+* the **pointer graph** ``<base>graph/current`` holds two triples: ``<base>publication/current``
   ``pub:release`` the current release and ``pub:previous`` the one before (for rollback).
 
 Switching is one SPARQL Update operation on the pointer graph (``publish-switch.ru``): a
@@ -19,22 +20,17 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from importlib.resources import files
 from typing import Any
 
 import pyoxigraph as ox
 
 from migration_kg.core.errors import StoreError
+from migration_kg.core.queries import internal_query
 from migration_kg.serve.results_io import Term
 from migration_kg.serve.sparql_rewrite import with_values
 from migration_kg.serve.store_http import StoreClient
 
 PUB = "https://w3id.org/eu-migration-kg/publish#"
-
-
-def sparql_text(name: str) -> str:
-    """An internal SPARQL file (``src/migration_kg/sparql/<name>``)."""
-    return files("migration_kg").joinpath("sparql").joinpath(name).read_text(encoding="utf-8")
 
 
 def short_hash(build_hash: str) -> str:
@@ -53,20 +49,20 @@ class Names:
 
     @property
     def current(self) -> ox.NamedNode:
-        return ox.NamedNode(f"{self.base}release/current")
+        return ox.NamedNode(f"{self.base}publication/current")
 
     def release(self, build_hash: str) -> ox.NamedNode:
-        return ox.NamedNode(f"{self.base}release/{short_hash(build_hash)}")
+        return ox.NamedNode(f"{self.base}publication/{short_hash(build_hash)}")
 
     def record(self, build_hash: str) -> ox.NamedNode:
-        return ox.NamedNode(f"{self.base}graph/release/{short_hash(build_hash)}")
+        return ox.NamedNode(f"{self.base}graph/publication/{short_hash(build_hash)}")
 
     def version(self, graph: str, build_hash: str) -> str:
         return f"{graph}/build/{short_hash(build_hash)}"
 
     def record_graph_of(self, release: ox.NamedNode) -> ox.NamedNode:
-        """The record graph of a release IRI (``…/release/<h>`` → ``…/graph/release/<h>``)."""
-        return ox.NamedNode(f"{self.base}graph/release/{release.value.rsplit('/', 1)[-1]}")
+        """The record graph of a release: …/publication/<h> is in …/graph/publication/<h>."""
+        return ox.NamedNode(f"{self.base}graph/publication/{release.value.rsplit('/', 1)[-1]}")
 
 
 @dataclass(frozen=True)
@@ -94,7 +90,7 @@ def read_pointer(client: StoreClient, names: Names) -> Pointer:
         StoreError: the store cannot be queried, or the pointer graph is not one release.
     """
     query = with_values(
-        sparql_text("publish-current.rq"), [{"pointer": names.pointer, "current": names.current}]
+        internal_query("publish-current.rq"), [{"pointer": names.pointer, "current": names.current}]
     )
     rows = client.select(query)
     if len(rows) > 1:
@@ -112,7 +108,7 @@ def read_release(client: StoreClient, names: Names, release: ox.NamedNode) -> Re
         StoreError: the store cannot be queried or the record's manifest is not JSON.
     """
     bound = {"release": release, "record": names.record_graph_of(release)}
-    rows = client.select(with_values(sparql_text("publish-record.rq"), [bound]))
+    rows = client.select(with_values(internal_query("publish-record.rq"), [bound]))
     if not rows:
         return None
     try:
@@ -154,7 +150,7 @@ def switch(
         "release": release,
         "previous": previous,
     }
-    client.update(with_values(sparql_text("publish-switch.ru"), [row]))
+    client.update(with_values(internal_query("publish-switch.ru"), [row]))
     after = read_pointer(client, names)
     if after.current != release:
         raise StoreError(f"{client.urls.update}: the switch to {release.value} did not take")
@@ -163,7 +159,7 @@ def switch(
 def list_releases(client: StoreClient) -> dict[ox.NamedNode, tuple[ox.NamedNode, set[str]]]:
     """Every release record in the store: release IRI → (record graph, versioned graphs)."""
     found: dict[ox.NamedNode, tuple[ox.NamedNode, set[str]]] = {}
-    for row in client.select(sparql_text("publish-releases.rq")):
+    for row in client.select(internal_query("publish-releases.rq")):
         release, record = row["release"], row["record"]
         if isinstance(release, ox.NamedNode) and isinstance(record, ox.NamedNode):
             found.setdefault(release, (record, set()))[1].add(_value(row["version"]))

@@ -50,12 +50,6 @@ _ROW_MARKERS: dict[ResultFormat, tuple[tuple[bytes, ...], int]] = {
     ResultFormat.CSV: ((b"\n",), 1),
     ResultFormat.TSV: ((b"\n",), 1),
 }
-OX_RESULT_FORMATS = {
-    ResultFormat.JSON: ox.QueryResultsFormat.JSON,
-    ResultFormat.XML: ox.QueryResultsFormat.XML,
-    ResultFormat.CSV: ox.QueryResultsFormat.CSV,
-    ResultFormat.TSV: ox.QueryResultsFormat.TSV,
-}
 
 
 class _GiveUp(Exception):
@@ -104,7 +98,7 @@ def serialize_solutions(
         return None
     sink = _RowCountingSink(fmt, cap, stopped)
     try:
-        solutions.serialize(cast(IO[bytes], sink), format=OX_RESULT_FORMATS[fmt])
+        solutions.serialize(cast(IO[bytes], sink), format=fmt.oxigraph)
     except _GiveUp:
         return None
     return b"".join(sink.chunks)
@@ -122,7 +116,7 @@ def _native_counting_works(fmt: ResultFormat) -> bool:
         text = f"SELECT ?s ?o WHERE {{ ?s ?p ?o }} ORDER BY ?s LIMIT {rows}"
         solutions = store.query(text)
         assert isinstance(solutions, ox.QuerySolutions)
-        solutions.serialize(cast(IO[bytes], sink), format=OX_RESULT_FORMATS[fmt])
+        solutions.serialize(cast(IO[bytes], sink), format=fmt.oxigraph)
         if sink.count - _ROW_MARKERS[fmt][1] != rows:
             return False
     return True

@@ -20,7 +20,7 @@ from rdflib import Graph
 from rdflib.compare import isomorphic
 
 from migration_kg.core.errors import StoreError
-from migration_kg.serve.published import sparql_text
+from migration_kg.core.queries import internal_query
 from migration_kg.serve.release_chunks import ReleaseScan, read_quads
 from migration_kg.serve.results_io import Term
 from migration_kg.serve.sparql_rewrite import with_values
@@ -53,7 +53,7 @@ def store_counts(client: StoreClient, graphs: list[str]) -> dict[str, int]:
     """Triples per graph as the store counts them (0 for a graph it does not have)."""
     rows = [{"graph": ox.NamedNode(g)} for g in graphs]
     counts = dict.fromkeys(graphs, 0)
-    for row in client.select(with_values(sparql_text("publish-counts.rq"), rows)):
+    for row in client.select(with_values(internal_query("publish-counts.rq"), rows)):
         graph, triples = row.get("graph"), row.get("triples")
         if isinstance(graph, ox.NamedNode) and isinstance(triples, ox.Literal):
             counts[graph.value] = int(triples.value)
@@ -93,7 +93,7 @@ def check_sample(
         rows = [{"graph": ox.NamedNode(versions[graph]), "s": ox.NamedNode(s)} for s in subjects]
         if not rows:
             continue
-        remote = client.construct(with_values(sparql_text("publish-sample.rq"), rows))
+        remote = client.construct(with_values(internal_query("publish-sample.rq"), rows))
         by_subject = _split(remote, set(subjects))
         for subject in subjects:
             mine = local.get((graph, subject), [])

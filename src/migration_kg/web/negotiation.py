@@ -172,3 +172,12 @@ def prefers_html(
     if html_q <= 0.0:
         return False
     return html_q >= max((quality(ranges, fmt) for fmt in offered), default=0.0)
+
+
+def etag_matches(if_none_match: str | None, etag: str) -> bool:
+    """Weak comparison (RFC 9110 §13.1.2): W/ prefixes are ignored on both sides; ``*`` matches."""
+    if not if_none_match or not etag:
+        return False
+    wanted = etag.removeprefix("W/")
+    tags = (tag.strip().removeprefix("W/") for tag in if_none_match.split(","))
+    return any(tag in ("*", wanted) for tag in tags)

@@ -23,12 +23,12 @@ from starlette.responses import FileResponse, JSONResponse, Response
 from migration_kg.core.errors import BadRequest
 from migration_kg.core.formats import RdfFormat, ResultFormat
 from migration_kg.core.namespaces import GRAPH_ONTOLOGY
-from migration_kg.core.queries import QueryParam
+from migration_kg.core.queries import QueryParam, internal_query
 from migration_kg.serve.backend import Backend
 from migration_kg.web.errors import CORS_HEADERS, ResourceNotFound
 from migration_kg.web.negotiation import negotiate, prefers_html
 from migration_kg.web.place import PLACE_TYPES, place_view
-from migration_kg.web.search import INTERNAL_ROW_CAP, INTERNAL_TIMEOUT_S, internal_query
+from migration_kg.web.search import INTERNAL_ROW_CAP, INTERNAL_TIMEOUT_S
 from migration_kg.web.site import DOCUMENT_FORMATS, EXTENSIONS, Site, rdf_response
 from migration_kg.web.views import (
     describe,

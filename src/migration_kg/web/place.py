@@ -19,9 +19,10 @@ import pyoxigraph as ox
 from markupsafe import Markup
 
 from migration_kg.core.namespaces import EMK
+from migration_kg.core.queries import internal_query
 from migration_kg.serve.backend import Backend
 from migration_kg.web.rendering import Bar, TermFormatter, Value, bar_chart, format_number
-from migration_kg.web.search import INTERNAL_ROW_CAP, INTERNAL_TIMEOUT_S, internal_query
+from migration_kg.web.search import INTERNAL_ROW_CAP, INTERNAL_TIMEOUT_S
 
 PLACE_TYPES = {str(EMK.Country), str(EMK.MigratoryRoute)}
 _CHART_BARS = 16

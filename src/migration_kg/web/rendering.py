@@ -16,7 +16,7 @@ import pyoxigraph as ox
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
 
-from migration_kg.core.namespaces import PREFIXES
+from migration_kg.core.namespaces import compact_iri
 from migration_kg.web.search import LabelMap
 
 XSD = "http://www.w3.org/2001/XMLSchema#"
@@ -24,7 +24,6 @@ _NUMERIC = {XSD + t for t in ("integer", "decimal", "double", "float", "int", "l
 SCHEMA_VALUE = "https://schema.org/value"
 SCHEMA_CURRENCY = "https://schema.org/currency"
 OxTerm = ox.NamedNode | ox.BlankNode | ox.Literal | ox.Triple
-_PREFIXES = sorted(((str(ns), name) for name, ns in PREFIXES.items()), key=lambda p: -len(p[0]))
 
 
 @dataclass(frozen=True)
@@ -54,14 +53,6 @@ class Value:
     iri: str | None = None
     machine: str | None = None  # ISO date for <time datetime="…">
     external: bool = False
-
-
-def compact(iri: str) -> str:
-    """``prefix:local`` when a known namespace matches, else the IRI itself."""
-    for namespace, name in _PREFIXES:
-        if iri.startswith(namespace) and len(iri) > len(namespace):
-            return f"{name}:{iri[len(namespace) :]}"
-    return iri
 
 
 def format_number(lexical: str) -> str:
@@ -98,7 +89,7 @@ class TermFormatter:
 
     def iri(self, iri: str) -> Value:
         href = self.linker.href(iri)
-        text = self.labels.get(iri) or compact(iri)
+        text = self.labels.get(iri) or compact_iri(iri)
         return Value(text, href or iri, iri, external=href is None)
 
     def term(self, term: OxTerm) -> Value:

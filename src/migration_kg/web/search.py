@@ -12,8 +12,8 @@ import re
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
-from importlib.resources import files
 
+from migration_kg.core.queries import internal_query
 from migration_kg.serve.backend import Backend
 
 # Internal queries: the server decides their size, so the client-facing row cap does not apply.
@@ -23,11 +23,6 @@ _WORD = re.compile(r"[^\w]+")
 # Ranking tiers, best first: the whole label, its beginning, a word's beginning, anywhere.
 EXACT, PREFIX, WORD_PREFIX, SUBSTRING = range(4)
 _KIND_ORDER = {"label": 0, "prefLabel": 1, "altLabel": 2}
-
-
-def internal_query(name: str) -> str:
-    """The text of ``src/migration_kg/sparql/<name>`` (packaged with the code)."""
-    return files("migration_kg").joinpath("sparql").joinpath(name).read_text(encoding="utf-8")
 
 
 def fold(text: str) -> str:

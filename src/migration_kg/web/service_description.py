@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from importlib.resources import files
 from urllib.parse import urljoin
 
 import pyoxigraph as ox
@@ -19,6 +18,7 @@ from rdflib.namespace import DCAT, VOID
 from starlette.requests import Request
 
 from migration_kg.core.namespaces import EMK, GRAPH_METADATA, SD
+from migration_kg.core.queries import internal_query
 from migration_kg.core.settings import Settings
 from migration_kg.serve.backend import Backend
 
@@ -48,10 +48,6 @@ def _node(iri: object) -> ox.NamedNode:
     return ox.NamedNode(str(iri))
 
 
-def _sparql(name: str) -> str:
-    return files("migration_kg").joinpath("sparql").joinpath(name).read_text(encoding="utf-8")
-
-
 @dataclass(frozen=True)
 class GraphCount:
     graph: str
@@ -65,12 +61,12 @@ class Describer:
     def __init__(self, engine: Backend, settings: Settings) -> None:
         self.settings = settings
         self.build_hash = engine.build_hash
-        counts = engine.query(_sparql("graph-counts.rq"), timeout_s=_TIMEOUT)
+        counts = engine.query(internal_query("graph-counts.rq"), timeout_s=_TIMEOUT)
         self.graphs = [
             GraphCount(str(g), int(t or 0), int(s or 0)) for g, t, s in counts.rows if g is not None
         ]
         metadata = engine.query(
-            _sparql("metadata-graph.rq"),
+            internal_query("metadata-graph.rq"),
             default_graph_uris=(str(GRAPH_METADATA),),
             timeout_s=_TIMEOUT,
         )

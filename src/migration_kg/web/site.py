@@ -24,8 +24,8 @@ from migration_kg.core.namespaces import PREFIXES
 from migration_kg.core.queries import QueryCatalogue, load_catalogue
 from migration_kg.core.settings import Settings
 from migration_kg.serve.backend import Backend
-from migration_kg.serve.engine import OXIGRAPH_RDF_FORMATS
 from migration_kg.web.errors import CORS_HEADERS
+from migration_kg.web.negotiation import etag_matches
 from migration_kg.web.rendering import Linker, TermFormatter, make_environment
 from migration_kg.web.search import SearchIndex
 
@@ -95,11 +95,7 @@ class Site:
 
     def unchanged(self, request: Request) -> Response | None:
         """304 when ``If-None-Match`` names this build (every page is a function of the build)."""
-        tags = request.headers.get("if-none-match")
-        if not tags or not self.etag:
-            return None
-        wanted = self.etag.removeprefix("W/")
-        if not any(t.strip().removeprefix("W/") in ("*", wanted) for t in tags.split(",")):
+        if not etag_matches(request.headers.get("if-none-match"), self.etag):
             return None
         return Response(status_code=304, headers={"ETag": self.etag, "Vary": "Accept"})
 
@@ -119,7 +115,7 @@ class Site:
 
 def rdf_response(triples: list[ox.Triple], fmt: RdfFormat, etag: str, location: str) -> Response:
     """A graph document with the policy of every linked-data URL: 200, Vary and Content-Location."""
-    body = ox.serialize(triples, format=OXIGRAPH_RDF_FORMATS[fmt], prefixes=_PREFIX_MAP) or b""
+    body = ox.serialize(triples, format=fmt.oxigraph, prefixes=_PREFIX_MAP) or b""
     media_type = fmt.media_type + ("; charset=utf-8" if fmt.media_type.startswith("text/") else "")
     headers = {"Vary": "Accept", "Content-Location": location, **CORS_HEADERS}
     if etag:

@@ -20,10 +20,9 @@ from migration_kg.core.formats import RdfFormat, ResultFormat
 from migration_kg.core.namespaces import PREFIXES, SD
 from migration_kg.core.settings import Settings
 from migration_kg.serve.backend import Backend
-from migration_kg.serve.engine import OXIGRAPH_RDF_FORMATS
 from migration_kg.web.cache import ResultCache
 from migration_kg.web.errors import CORS_HEADERS
-from migration_kg.web.negotiation import negotiate
+from migration_kg.web.negotiation import etag_matches, negotiate
 from migration_kg.web.protocol import SparqlRequest, parse_sparql_request
 from migration_kg.web.service_description import Describer, endpoint_url
 
@@ -51,7 +50,7 @@ async def sparql(request: Request) -> Response:
 async def sparql_response(request: Request, state: AppState) -> Response:
     """Parse, check ETag, answer (from the result cache when on) and respond; errors raise."""
     req = await parse_sparql_request(request, state.settings.max_request_bytes)
-    if request.method != "POST" and _matches(req.if_none_match, state.etag):
+    if request.method != "POST" and etag_matches(req.if_none_match, state.etag):
         return _not_modified(state)
     if req.query is None:
         sd_format = negotiate(req.accept, req.formats, tuple(RdfFormat))
@@ -100,7 +99,7 @@ def _answered(
 async def void(request: Request) -> Response:
     """VoID/DCAT description of the dataset (the release's metadata graph when it has one)."""
     state: AppState = request.app.state.emk
-    if _matches(request.headers.get("if-none-match"), state.etag):
+    if etag_matches(request.headers.get("if-none-match"), state.etag):
         return _not_modified(state)
     fmt = negotiate(
         request.headers.get("accept"), request.query_params.getlist("format"), tuple(RdfFormat)
@@ -124,7 +123,7 @@ async def health(request: Request) -> Response:
 
 
 def _rdf(triples: list[ox.Triple], fmt: RdfFormat) -> bytes:
-    return ox.serialize(triples, format=OXIGRAPH_RDF_FORMATS[fmt], prefixes=_SD_PREFIXES) or b""
+    return ox.serialize(triples, format=fmt.oxigraph, prefixes=_SD_PREFIXES) or b""
 
 
 def _respond(body: bytes, fmt: ResultFormat | RdfFormat, state: AppState) -> Response:
@@ -133,15 +132,6 @@ def _respond(body: bytes, fmt: ResultFormat | RdfFormat, state: AppState) -> Res
         media_type += "; charset=utf-8"
     headers = {"ETag": state.etag, "Vary": "Accept", **CORS_HEADERS}
     return Response(body, media_type=media_type, headers=headers)
-
-
-def _matches(if_none_match: str | None, etag: str) -> bool:
-    """Weak comparison (RFC 9110 §13.1.2): W/ prefixes are ignored on both sides."""
-    if not if_none_match or not etag:
-        return False
-    wanted = etag.removeprefix("W/")
-    tags = (tag.strip().removeprefix("W/") for tag in if_none_match.split(","))
-    return any(tag in ("*", wanted) for tag in tags)
 
 
 def _not_modified(state: AppState) -> Response:

@@ -14,9 +14,10 @@ from dataclasses import dataclass, field
 import pyoxigraph as ox
 from rdflib.namespace import PROV, RDF, RDFS, SKOS
 
+from migration_kg.core.queries import internal_query
 from migration_kg.serve.backend import Backend
 from migration_kg.web.rendering import OxTerm, TermFormatter, Value
-from migration_kg.web.search import INTERNAL_ROW_CAP, INTERNAL_TIMEOUT_S, internal_query
+from migration_kg.web.search import INTERNAL_ROW_CAP, INTERNAL_TIMEOUT_S
 
 _HIDDEN_TYPES = {
     "http://www.w3.org/2002/07/owl#NamedIndividual",
