@@ -28,6 +28,7 @@ from store_support import Oxigraph, Virtuoso
 
 QUIET = PublishOptions(progress=False)
 COUNT_ALL = "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"
+G_DATA = "https://w3id.org/eu-migration-kg/graph/data"
 
 
 def manifest(settings: Settings) -> dict[str, object]:
@@ -149,3 +150,19 @@ def test_store_stopped_mid_load_leaves_the_previous_release_current(
     assert engine.query(COUNT_ALL).rows == [("62",)]  # the fixture release alone, not a mixture
     assert publish(real_settings, urls, QUIET).action == "published"  # and the next try completes
     assert served_hash(real_settings, restarted.query) == manifest(real_settings)["build_hash"]
+
+
+def test_a_current_release_whose_graphs_were_dropped_is_reloaded(
+    oxigraph: Oxigraph, fixture_settings: Settings
+) -> None:
+    urls = StoreUrls.around(oxigraph.gsp)
+    publish(fixture_settings, urls, QUIET)
+    build = str(manifest(fixture_settings)["build_hash"])
+    with StoreClient(urls, fixture_settings) as client:  # someone drops a graph by hand
+        client.delete_graph(Names(fixture_settings.base_iri).version(G_DATA, build))
+    again = publish(fixture_settings, urls, QUIET)
+    assert again.action == "published"  # not "already current": the store no longer has it all
+    assert (
+        versioned_counts(fixture_settings, urls, fixture_settings)
+        == manifest(fixture_settings)["triples"]
+    )

@@ -78,6 +78,7 @@ class Outcome:
     triples: int = 0
     seconds: float = 0.0
     notes: list[str] = field(default_factory=list)
+    stages: dict[str, float] = field(default_factory=dict)  # seconds: load, verify, switch…
 
     def summary(self) -> str:
         was = f" (previous: {self.previous[:12]})" if self.previous else ""
@@ -120,19 +121,26 @@ def publish(settings: Settings, urls: StoreUrls, options: PublishOptions) -> Out
         pointer = _first_contact(client, names)
         current = read_release(client, names, pointer.current) if pointer.current else None
         previous = current.build_hash if current else None
-        if current is not None and current.build_hash == build_hash:
-            return Outcome("already current", build_hash, seconds=time.monotonic() - started)
         expected = {str(g): int(n) for g, n in manifest["triples"].items()}
         versions = {g: names.version(g, build_hash) for g in expected}
+        again = current is not None and current.build_hash == build_hash
+        if again and _still_complete(client, expected, versions):
+            return Outcome("already current", build_hash, seconds=time.monotonic() - started)
+        keep_previous = pointer.previous if again else pointer.current  # never itself
+        previous = None if again else previous
         if options.dry_run:
             return _dry_run(build_hash, previous, expected, versions, started)
-        notes = _load_verified(client, dist, expected, versions, options)
-        client.put_graph(names.record(build_hash).value, _ntriples(names, build_hash, manifest))
-        switch(client, names, names.release(build_hash), pointer.current)
-        notes += _prune(client, names, {names.release(build_hash), pointer.current})
+        stages: dict[str, float] = {}
+        notes = _load_verified(client, dist, expected, versions, options, stages)
+        with _stage(stages, "switch"):
+            record = _ntriples(names, build_hash, manifest)
+            client.put_graph(names.record(build_hash).value, record)
+            switch(client, names, names.release(build_hash), keep_previous)
+        with _stage(stages, "prune"):
+            notes += _prune(client, names, {names.release(build_hash), keep_previous})
     total = sum(expected.values())
     took = time.monotonic() - started
-    return Outcome("published", build_hash, previous, total, took, notes)
+    return Outcome("published", build_hash, previous, total, took, notes, stages)
 
 
 def rollback(settings: Settings, urls: StoreUrls, options: PublishOptions) -> Outcome:
@@ -168,6 +176,16 @@ def current_pointer(settings: Settings, urls: StoreUrls) -> Pointer:
         return read_pointer(client, Names(settings.base_iri))
 
 
+def _still_complete(client: StoreClient, expected: dict[str, int], versions: dict[str, str]) -> bool:
+    """Whether the current release's graphs still hold their counts (nobody dropped them)."""
+    try:
+        check_counts(client, expected, versions)
+    except StoreError as exc:
+        log.warning("the current release is incomplete in the store, reloading: %s", exc)
+        return False
+    return True
+
+
 def _first_contact(client: StoreClient, names: Names) -> Pointer:
     """Read the pointer without retries: a wrong URL or refused credentials fail at once."""
     retries, client.retries = client.retries, 0
@@ -183,6 +201,7 @@ def _load_verified(
     expected: dict[str, int],
     versions: dict[str, str],
     options: PublishOptions,
+    stages: dict[str, float],
 ) -> list[str]:
     """Load (unless a complete earlier load still counts right) and verify the graphs."""
     scan = ReleaseScan()
@@ -190,7 +209,8 @@ def _load_verified(
         check_counts(client, expected, versions)
     except StoreError:
         loader = options.loader or _gsp_loader(options)
-        loader(client, dist, versions, scan)
+        with _stage(stages, "load"):
+            loader(client, dist, versions, scan)
         notes = []
     else:
         for _ in chunks(dist, options.chunk_triples, scan):  # the sample needs the scan
@@ -200,8 +220,9 @@ def _load_verified(
         raise SourceError(
             dist / MANIFEST_FILE, "triples per graph differ from the release file; rebuild"
         )
-    check_counts(client, expected, versions)
-    sampled = check_sample(client, dist, scan, versions)
+    with _stage(stages, "verify"):
+        check_counts(client, expected, versions)
+        sampled = check_sample(client, dist, scan, versions)
     log.info("verified counts of %d graphs and %d sampled resources", len(versions), sampled)
     return notes
 
@@ -251,6 +272,15 @@ def bulk_loader(settings: Settings, isql_address: str, directory: Path | None) -
 
 
 @contextmanager
+def _stage(stages: dict[str, float], name: str) -> Iterator[None]:
+    started = time.monotonic()
+    try:
+        yield
+    finally:
+        stages[name] = round(time.monotonic() - started, 3)
+
+
+@contextmanager
 def _progress(show: bool) -> Iterator[Callable[[int], None]]:
     """A rich progress line of triples sent (on a terminal only)."""
     console = Console(stderr=True)
@@ -272,10 +302,12 @@ def _prune(client: StoreClient, names: Names, keep: set[ox.NamedNode | None]) ->
     """Drop the graphs of releases no rollback can reach; failures only leave them behind."""
     dropped: list[str] = []
     try:
-        for release, (record, graphs) in list_releases(client).items():
+        releases = list_releases(client)
+        kept = {g for release, (_, graphs) in releases.items() if release in keep for g in graphs}
+        for release, (record, graphs) in releases.items():
             if release in keep:
                 continue
-            for graph in sorted(graphs):
+            for graph in sorted(graphs - kept):  # a graph a kept release names stays
                 client.delete_graph(graph)
             client.delete_graph(record.value)
             dropped.append(release.value)
