@@ -14,6 +14,11 @@ does not stop a store's evaluation: Virtuoso goes on until its own limit. So Vir
 sent the deadline (its ``timeout`` parameter, in ms), after which it stops work and answers
 with partial results marked ``X-SQL-State: S1TAT``; any such marked answer is refused as a
 timeout, never served as if it were complete.
+
+Pages run several internal queries each, one after another; over a network each costs a round
+trip and the store's own time. A release never changes while it is served, so ``query`` (the
+pages' path) keeps its answers in a bounded LRU: a page asked again is answered from memory.
+The endpoint's path (``answer_async``) is not cached here (``serve --cache`` does that).
 """
 
 from __future__ import annotations
@@ -21,7 +26,9 @@ from __future__ import annotations
 import asyncio
 import os
 import re
+import threading
 import time
+from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -52,6 +59,8 @@ _TIMED_OUT = re.compile(r"timed? ?out|execution time|exceeds the limit", re.I)
 _SPO = ["subject", "predicate", "object"]
 _PARTIAL = "S1TAT"  # Virtuoso: "Returning incomplete results, query interrupted by timeout"
 DEFAULT_PARALLELISM = 16
+CACHED_ANSWERS = 2048  # internal-query answers kept (the pages' queries, per process)
+CACHED_ROWS = 5_000  # larger answers are not kept
 
 
 @dataclass(frozen=True)
@@ -85,6 +94,8 @@ class RemoteEngine:
         self._pid = -1
         self._sync: httpx.Client | None = None
         self._async: dict[int, httpx.AsyncClient] = {}
+        self._answers: OrderedDict[tuple[object, ...], QueryResult] = OrderedDict()
+        self._answers_lock = threading.Lock()
 
     @classmethod
     def connect(cls, settings: Settings, query_url: str, build: str | None = None) -> RemoteEngine:
@@ -136,6 +147,38 @@ class RemoteEngine:
             QuerySyntaxError, BadRequest, QueryTimeout: as the embedded engine.
             StoreError: the store cannot be reached or fails.
         """
+        key = (
+            sparql_text,
+            tuple(default_graph_uris),
+            tuple(named_graph_uris),
+            tuple(sorted((k, str(v)) for k, v in (bindings or {}).items())),
+            row_cap,
+        )
+        with self._answers_lock:
+            cached = self._answers.get(key)
+            if cached is not None:
+                self._answers.move_to_end(key)
+                return cached
+        result = self._fetch(
+            sparql_text, default_graph_uris, named_graph_uris, timeout_s, bindings, row_cap
+        )
+        if len(result.terms) + len(result.triples) <= CACHED_ROWS and not result.truncated:
+            with self._answers_lock:
+                self._answers[key] = result
+                if len(self._answers) > CACHED_ANSWERS:
+                    self._answers.popitem(last=False)
+        return result
+
+    def _fetch(
+        self,
+        sparql_text: str,
+        default_graph_uris: Sequence[str],
+        named_graph_uris: Sequence[str],
+        timeout_s: float | None,
+        bindings: Mapping[str, ox.NamedNode | ox.Literal] | None,
+        row_cap: int | None,
+    ) -> QueryResult:
+        """Send one query to the store and read its answer, abandoning it at the deadline."""
         request = self._prepare(
             sparql_text, default_graph_uris, named_graph_uris, timeout_s, bindings, row_cap
         )
