@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
 import httpx
+import pytest
 from typer.testing import CliRunner
 
 from migration_kg.cli import app
 from migration_kg.core.settings import Settings
-from store_support import Oxigraph, Virtuoso, free_port
+from migration_kg.serve.remote import RemoteEngine
+from store_support import Oxigraph, Virtuoso, free_port, start_oxigraph
 
 
 def run(settings: Settings, *args: str, user: str = "", password: str = "") -> tuple[int, str]:
@@ -82,3 +88,35 @@ def test_publish_dry_run_and_rollback_through_the_cli(
     assert code == 2 and "no previous release" in one_line(output)
     count = httpx.get(oxigraph.query, params={"query": "ASK { GRAPH ?g { ?s ?p ?o } }"})
     assert count.json()["boolean"] is True
+
+
+@pytest.fixture()
+def tiny_disk(tmp_path: Path) -> Iterator[Path]:
+    """A 3 MB tmpfs: room for the fixture release in Oxigraph, not for the real one."""
+    mount = tmp_path / "tiny"
+    mount.mkdir()
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=3m", "tmpfs", str(mount)], capture_output=True
+    )
+    if done.returncode != 0:  # needs root (as CI has); say so rather than pass silently
+        pytest.skip(f"cannot mount a small tmpfs here: {done.stderr.decode().strip()}")
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], check=False)
+
+
+def test_full_disk_is_one_line_exit_2_and_nothing_switched(
+    tiny_disk: Path, fixture_settings: Settings, real_settings: Settings
+) -> None:
+    oxigraph = start_oxigraph(tiny_disk)
+    try:
+        code, _ = run(fixture_settings, "--to", oxigraph.gsp)
+        assert code == 0
+        code, output = run(real_settings, "--to", oxigraph.gsp)
+        assert code == 2
+        assert "out of disk space" in one_line(output) and "No space left" in output
+        engine = RemoteEngine.connect(real_settings, oxigraph.query)
+        assert engine.build_hash == "fixture-0123456789abcdef"  # the previous release is current
+    finally:
+        oxigraph.stop()
