@@ -176,7 +176,9 @@ def current_pointer(settings: Settings, urls: StoreUrls) -> Pointer:
         return read_pointer(client, Names(settings.base_iri))
 
 
-def _still_complete(client: StoreClient, expected: dict[str, int], versions: dict[str, str]) -> bool:
+def _still_complete(
+    client: StoreClient, expected: dict[str, int], versions: dict[str, str]
+) -> bool:
     """Whether the current release's graphs still hold their counts (nobody dropped them)."""
     try:
         check_counts(client, expected, versions)
