@@ -17,7 +17,7 @@ from migration_kg.build.periods import write_periods
 from migration_kg.build.pipeline import BuildResult, build
 from migration_kg.core.errors import ValidationFailed
 from migration_kg.core.settings import Settings
-from store_support import Virtuoso, start_virtuoso
+from store_support import Oxigraph, Virtuoso, start_oxigraph, start_virtuoso
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -75,3 +75,25 @@ def virtuoso(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Virtuoso]:
     store = start_virtuoso(tmp_path_factory.mktemp("virtuoso"))
     yield store
     store.stop()
+
+
+@pytest.fixture(scope="session")
+def fixture_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    """The fixture release of tests/web (62 triples over the five graphs), for tests/store."""
+    from web.web_support import write_release  # tests/web's helpers (tests/ is on the path)
+
+    return Settings(dist_dir=write_release(tmp_path_factory.mktemp("fixture-release")))
+
+
+@pytest.fixture(scope="session")
+def real_settings(built_release: BuiltRelease) -> Settings:
+    """The real release's settings, for tests/store."""
+    return built_release.settings
+
+
+@pytest.fixture()
+def oxigraph(tmp_path: Path) -> Iterator[Oxigraph]:
+    """An Oxigraph server of its own (tests/store: the tests that stop a store use this)."""
+    server = start_oxigraph(tmp_path / "oxigraph")
+    yield server
+    server.stop()
