@@ -7,6 +7,7 @@ against manifest.json, what the pointer graph names, and what ``serve --store`` 
 from __future__ import annotations
 
 import json
+import threading
 from dataclasses import replace
 
 import pytest
@@ -20,7 +21,7 @@ from migration_kg.serve.publish import (
     publish,
     rollback,
 )
-from migration_kg.serve.published import Names
+from migration_kg.serve.published import Names, read_pointer
 from migration_kg.serve.remote import RemoteEngine
 from migration_kg.serve.store_http import StoreClient, StoreUrls
 from migration_kg.serve.verify import store_counts
@@ -166,3 +167,34 @@ def test_a_current_release_whose_graphs_were_dropped_is_reloaded(
         versioned_counts(fixture_settings, urls, fixture_settings)
         == manifest(fixture_settings)["triples"]
     )
+
+
+def test_readers_see_one_release_at_every_moment_of_a_switch(
+    virtuoso: Virtuoso, real_settings: Settings, fixture_settings: Settings
+) -> None:
+    urls = StoreUrls.around(virtuoso.gsp)
+    publish(virtuoso.settings(fixture_settings), urls, QUIET)
+    publish(virtuoso.settings(real_settings), urls, QUIET)
+    seen: list[object] = []
+    stop = threading.Event()
+
+    def read() -> None:
+        with StoreClient(urls, virtuoso.settings(real_settings), retries=0) as client:
+            while not stop.is_set() and len(seen) < 5000:
+                try:
+                    seen.append(read_pointer(client, Names(real_settings.base_iri)).current)
+                except StoreError as exc:  # e.g. "the pointer graph names 2 releases"
+                    seen.append(exc)
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    for _ in range(8):  # each rollback is one switch of the pointer
+        rollback(virtuoso.settings(real_settings), urls, QUIET)
+    stop.set()
+    reader.join(30)
+    names = Names(real_settings.base_iri)
+    releases = {
+        names.release(str(manifest(s)["build_hash"])) for s in (real_settings, fixture_settings)
+    }
+    assert len(seen) > 20
+    assert all(current in releases for current in seen), {repr(s) for s in seen}
