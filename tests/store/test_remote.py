@@ -21,7 +21,7 @@ from migration_kg.serve.published import Release
 from migration_kg.serve.remote import RemoteEngine
 from migration_kg.serve.sparql_rewrite import rename_graphs, with_values
 from migration_kg.serve.store_http import StoreUrls
-from store_support import Virtuoso
+from store_support import Oxigraph, Virtuoso
 
 G = "https://w3id.org/eu-migration-kg/graph/"
 NAMES = {G + "data": G + "data/build/abc"}
@@ -169,3 +169,24 @@ def test_update_files_are_documented_and_parse_as_updates() -> None:
         assert update.title and update.description
         bound = with_values(update.text, [{"pointer": ox.NamedNode("http://example.org/p")}])
         ox.Store().update(bound)  # raises SyntaxError with line and column if it does not parse
+
+
+def test_lean_client_and_httpx_give_the_same_answers(
+    oxigraph: Oxigraph, fixture_settings: Settings
+) -> None:
+    publish(fixture_settings, StoreUrls.around(oxigraph.gsp), PublishOptions(progress=False))
+    queries = [
+        "SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g ORDER BY ?g",
+        "CONSTRUCT { ?s ?p ?o } WHERE { ?s ?p ?o }",
+        "ASK { ?s ?p ?o }",
+    ]
+
+    async def answers(lean: bool) -> list[bytes]:
+        engine = RemoteEngine.connect(fixture_settings, oxigraph.query)
+        engine._lean = lean
+        choose = lambda offered: offered[0]  # noqa: E731
+        return [(await engine.answer_async(q, choose)).body for q in queries]
+
+    lean, plain = asyncio.run(answers(True)), asyncio.run(answers(False))
+    assert lean == plain
+    assert G.encode() + b"data" in lean[0]  # GRAPH ?g names the release's graph, not a version

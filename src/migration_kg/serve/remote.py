@@ -40,6 +40,7 @@ from migration_kg.core.errors import BadRequest, QuerySyntaxError, QueryTimeout,
 from migration_kg.core.namespaces import PREFIXES
 from migration_kg.core.settings import Settings
 from migration_kg.serve.engine import Answer, Chooser, QueryKind, QueryResult
+from migration_kg.serve.http_lean import LeanClient, LeanHTTPError
 from migration_kg.serve.published import Names, Release, read_pointer, read_release
 from migration_kg.serve.query_scan import scan_query
 from migration_kg.serve.remote_results import read_json_results, read_ntriples
@@ -50,8 +51,8 @@ from migration_kg.serve.store_http import (
     SPARQL_JSON,
     StoreClient,
     StoreUrls,
+    one_line,
     store_auth,
-    summary,
 )
 
 _POSITION = re.compile(r"error at (\d+):(\d+):\s*")
@@ -94,6 +95,9 @@ class RemoteEngine:
         self._pid = -1
         self._sync: httpx.Client | None = None
         self._async: dict[int, httpx.AsyncClient] = {}
+        self._leans: dict[int, LeanClient] = {}
+        # the lean client for plain-http stores without credentials; httpx for the rest
+        self._lean = settings.store_user is None and query_url.startswith("http://")
         self._answers: OrderedDict[tuple[object, ...], QueryResult] = OrderedDict()
         self._answers_lock = threading.Lock()
 
@@ -196,7 +200,7 @@ class RemoteEngine:
                     body += part
                     if time.monotonic() > deadline:  # closing the stream drops the connection
                         raise _timeout(request)
-                return self._result(request, response, bytes(body))
+                return self._result(request, response.status_code, response.headers, bytes(body))
         except httpx.TimeoutException:
             raise _timeout(request) from None
         except httpx.TransportError as exc:
@@ -219,22 +223,28 @@ class RemoteEngine:
         request = self._prepare(
             sparql_text, default_graph_uris, named_graph_uris, timeout_s, bindings, None
         )
-        client = self._async_client()
+        accept = _accept(request.kind)
         try:
+            if self._lean:
+                lean = await asyncio.wait_for(
+                    self._lean_client().post_form(request.form, accept["Accept"]),
+                    request.timeout,
+                )
+                return self._result(request, lean.status, lean.headers, lean.content)
             response = await asyncio.wait_for(
-                client.post(
+                self._async_client().post(
                     self.query_url,
                     data=request.form,
-                    headers=_accept(request.kind),
+                    headers=accept,
                     timeout=_http_timeout(request),
                 ),
                 request.timeout,
             )
         except (TimeoutError, httpx.TimeoutException):
             raise _timeout(request) from None
-        except httpx.TransportError as exc:
+        except (httpx.TransportError, LeanHTTPError, OSError) as exc:
             raise StoreError(f"{self.query_url}: cannot reach the store: {exc}") from exc
-        return self._result(request, response, response.content)
+        return self._result(request, response.status_code, response.headers, response.content)
 
     async def answer_async(
         self,
@@ -319,13 +329,14 @@ class RemoteEngine:
         except (OSError, RuntimeError, ValueError):
             pass  # evaluation errors over no data: the store will answer for itself
 
-    def _result(self, request: _Request, response: httpx.Response, body: bytes) -> QueryResult:
+    def _result(
+        self, request: _Request, code: int, headers: Mapping[str, str], body: bytes
+    ) -> QueryResult:
         """The store's answer as a ``QueryResult``, or its error as ours."""
-        code = response.status_code
-        if response.headers.get("x-sql-state") == _PARTIAL:  # Virtuoso cut it at its deadline
+        if headers.get("x-sql-state") == _PARTIAL:  # Virtuoso cut it at its deadline
             raise _timeout(request)
         if code >= 300:
-            message = summary(response)
+            message = one_line(body.decode("utf-8", errors="replace"))
             if code in REFUSED:
                 raise StoreError(f"{self.query_url}: the store refused the credentials ({code})")
             if _TIMED_OUT.search(message):
@@ -346,7 +357,7 @@ class RemoteEngine:
     def _client(self) -> httpx.Client:
         """The blocking client of this process (a forked child makes its own)."""
         if self._sync is None or self._pid != os.getpid():
-            self._pid, self._async = os.getpid(), {}
+            self._pid, self._async, self._leans = os.getpid(), {}, {}
             self._sync = httpx.Client(**self._client_options())
         return self._sync
 
@@ -357,6 +368,15 @@ class RemoteEngine:
         client = self._async.get(loop)
         if client is None:
             client = self._async[loop] = httpx.AsyncClient(**self._client_options())
+        return client
+
+    def _lean_client(self) -> LeanClient:
+        """The event loop's lean client (see ``http_lean``)."""
+        self._client()  # resets the per-loop clients after a fork
+        loop = id(asyncio.get_running_loop())
+        client = self._leans.get(loop)
+        if client is None:
+            client = self._leans[loop] = LeanClient(self.query_url, self._parallel)
         return client
 
     def _client_options(self) -> dict[str, Any]:

@@ -118,7 +118,12 @@ def store_auth(settings: Settings) -> httpx.Auth | None:
 
 def summary(response: httpx.Response, limit: int = 160) -> str:
     """The store's error body as one short line (Virtuoso answers in HTML)."""
-    text = html.unescape(_TAGS.sub(" ", response.text))
+    return one_line(response.text, limit)
+
+
+def one_line(body: str, limit: int = 160) -> str:
+    """An error body as one short line of text: tags dropped, whitespace collapsed, cut."""
+    text = html.unescape(_TAGS.sub(" ", body))
     line = " ".join(text.split())
     return line if len(line) <= limit else line[: limit - 1] + "…"
 
