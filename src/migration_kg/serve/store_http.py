@@ -37,6 +37,8 @@ NO_GSP = frozenset({404, 405, 406, 415, 501})
 REFUSED = frozenset({401, 403})
 _DISK_FULL = re.compile(r"no space left|disk full|out of disk|insufficient storage", re.I)
 _TAGS = re.compile(r"<[^>]*>")
+# Virtuoso answers 500 when a query waited too long for locks (e.g. just after a bulk load).
+_BUSY = re.compile(r"SR171|Transaction timed out")
 # Query and update URLs beside a store's GSP URL, for the stores whose layout is known.
 _SIBLINGS = {
     "sparql-graph-crud-auth": ("sparql-auth", "sparql-auth"),  # Virtuoso, authenticated
@@ -146,7 +148,7 @@ def check(response: httpx.Response, what: str, *, gsp: bool = False) -> httpx.Re
             "check EMK_STORE_USER and EMK_STORE_PASSWORD"
         )
     body = summary(response)
-    if code in TRANSIENT:
+    if code in TRANSIENT or _BUSY.search(body):
         raise TransientStoreError(f"{url}: {what} failed (HTTP {code}, store busy): {body}")
     if code == 507 or _DISK_FULL.search(body):
         raise StoreError(f"{url}: the store is out of disk space (HTTP {code}): {body}")
