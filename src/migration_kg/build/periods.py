@@ -28,6 +28,7 @@ from migration_kg.build.loading import (
     parse_turtle,
 )
 from migration_kg.core.errors import SourceError
+from migration_kg.core.formats import RdfFormat
 from migration_kg.core.names import GRANULARITY_BASE, PERIOD_BASE
 from migration_kg.core.namespaces import EMK, PREFIXES
 from migration_kg.core.settings import Settings
@@ -232,7 +233,7 @@ def write_periods(settings: Settings) -> Path:
     ]
     used = used_periods((f, parse_turtle(f.path)) for f in data)
     periods = [used[slug][0] for slug in sorted(used)]
-    body = period_graph(periods).serialize(format="turtle")
+    body = period_graph(periods).serialize(format=RdfFormat.TURTLE.rdflib_name)
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(_PERIOD_HEADER + body, encoding="utf-8")
     return target

@@ -86,6 +86,13 @@ LINK_TARGETS: dict[str, tuple[str, str]] = {
     "http://www.wikidata.org/entity/": ("http://www.wikidata.org/", "wikidata"),
 }
 
+# Link predicate → linkset slug suffix. dcterms:subject holds the EuroVoc subject index.
+LINK_PREDICATES: dict[URIRef, str] = {
+    SKOS.exactMatch: "exactmatch",
+    SKOS.closeMatch: "closematch",
+    DCTERMS.subject: "subject",
+}
+
 
 @dataclass(frozen=True)
 class GraphStatistics:
@@ -276,15 +283,14 @@ def _void(graph: Graph, source: DescriptionInput) -> None:
 def _linksets(graph: Graph, links: Graph) -> None:
     """One void:Linkset per target dataset and link predicate, with its number of links."""
     counts: dict[tuple[str, str, URIRef], int] = {}
-    for predicate in (SKOS.exactMatch, SKOS.closeMatch):
+    for predicate in LINK_PREDICATES:
         for target in links.objects(None, predicate):
             for prefix, (dataset, slug) in LINK_TARGETS.items():
                 if str(target).startswith(prefix):
                     key = (slug, dataset, predicate)
                     counts[key] = counts.get(key, 0) + 1
     for (slug, dataset, predicate), count in sorted(counts.items()):
-        kind = str(predicate).rsplit("#", 1)[-1].lower()
-        linkset = ID[f"dataset/linkset/{slug}-{kind}"]
+        linkset = ID[f"dataset/linkset/{slug}-{LINK_PREDICATES[predicate]}"]
         graph.add((DATASET, VOID.subset, linkset))
         graph.add((linkset, RDF.type, VOID.Linkset))
         graph.add((linkset, VOID.subjectsTarget, DATASET))
