@@ -12,8 +12,9 @@ For each size (editions built and cached by the endpoint harness, ``emkbench.bui
    GSP-published Virtuoso directly (with the same dataset ``serve --store`` sends: the
    release's versioned graphs) and through ``migration-kg serve --store``. Target: remote-store
    lookups at least 0.5x direct Virtuoso. Result counts are compared first.
-3. **A page** (``/id/country/tunisia``, HTML) through ``serve --store`` at c=16. Target: p99
-   < 100 ms.
+3. **A page** (``/id/country/tunisia``, HTML) through ``serve --store`` at c=16, after a 3 s
+   warm-up pass (each worker caches the page's internal queries; the first request, uncached,
+   is reported as ``cold_ms``). Target: p99 < 100 ms.
 
 Stores and servers run on free 127.0.0.1 ports in a temporary directory and are stopped at the
 end (the same helpers as tests/store). Writes ``results.json`` and prints a table.
@@ -159,6 +160,9 @@ def page_point(served: str, args: argparse.Namespace) -> dict[str, Any]:
     started = time.perf_counter()  # the first request: every internal query goes to the store
     httpx.get(served + PAGE, headers={"Accept": "text/html"}, timeout=60).raise_for_status()
     cold_ms = round((time.perf_counter() - started) * 1000, 1)
+    # a warm-up pass: each worker process fills its own cache of the page's internal queries
+    warm = load.Point(point.url, point.accept, point.concurrency, 3, point.timeout_s)
+    load.finish_wrk(load.start_wrk(warm, script, 2), warm)
     result = load.finish_wrk(load.start_wrk(point, script, 2), point)
     result["cold_ms"] = cold_ms
     print(f"  page {PAGE} c=16: {result}", flush=True)
