@@ -240,8 +240,10 @@ class Oxigraph:
         self.process.stop()
 
     def restart(self) -> Oxigraph:
+        """Stop and start again on the same database and port (this object then runs it)."""
         self.stop()
-        return start_oxigraph(self.root, self.port)
+        self.process = start_oxigraph(self.root, self.port).process
+        return self
 
 
 def start_oxigraph(root: Path, port: int | None = None) -> Oxigraph:

@@ -41,7 +41,9 @@ _TAGS = re.compile(r"<[^>]*>")
 _BUSY = re.compile(r"SR171|Transaction timed out")
 # Query and update URLs beside a store's GSP URL, for the stores whose layout is known.
 _SIBLINGS = {
-    "sparql-graph-crud-auth": ("sparql-auth", "sparql-auth"),  # Virtuoso, authenticated
+    # Virtuoso, authenticated: reads go to the public /sparql, where a count over a million
+    # triples takes a second; on /sparql-auth the same read timed out (SR171) after a load
+    "sparql-graph-crud-auth": ("sparql", "sparql-auth"),
     "sparql-graph-crud": ("sparql", "sparql"),  # Virtuoso
     "store": ("query", "update"),  # Oxigraph server
     "data": ("query", "update"),  # Apache Jena Fuseki (/<dataset>/data)
