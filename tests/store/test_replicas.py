@@ -111,6 +111,17 @@ class Load:
         return [s for t, s, _ in self.outcomes if since <= t <= until and s != "200"]
 
 
+def in_rotation(nginx: Nginx, replica: Replica, timeout_s: float = 30) -> None:
+    """Until nginx sends a request to ``replica`` again (it took it out when it went down)."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        response = httpx.get(nginx.url + "/health", timeout=5, trust_env=False)
+        if response.headers.get("x-upstream", "").endswith(f":{replica.port}"):
+            return
+        time.sleep(NGINX_FAIL_TIMEOUT_S / 4)
+    raise AssertionError(f"nginx did not take replica {replica.port} back")
+
+
 def second_release(first: Path, target: Path) -> Path:
     """The fixture release again under another build hash: what a new release looks like."""
     target.mkdir(parents=True, exist_ok=True)
@@ -154,12 +165,12 @@ def test_killed_replica_and_rolling_switch_fail_no_request(
         replicas[0].start(fixture_settings.dist)
         replicas[0].wait_serving("fixture-0123456789abcdef")
         rolling_from = time.monotonic()
-        time.sleep(NGINX_FAIL_TIMEOUT_S * 1.5)
+        in_rotation(nginx, replicas[0])
         for replica in replicas:  # the rolling switch: one replica at a time, graceful
             replica.stop()
             replica.start(new)
             replica.wait_serving("fixture-second-release")
-            time.sleep(NGINX_FAIL_TIMEOUT_S * 1.5)  # back in nginx's rotation
+            in_rotation(nginx, replica)
         rolling_to = time.monotonic()
         time.sleep(1.0)
     served = [o for o in load.outcomes if o[1] == "200"]
