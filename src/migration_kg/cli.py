@@ -93,6 +93,7 @@ def _main(
         format="%(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # a line per store request is noise
 
 
 @app.command("build")
@@ -363,6 +364,14 @@ def serve_command(
     metrics_dir: Annotated[
         Path | None, _opt("Directory the workers share metrics in (temporary).", "EMK_METRICS_DIR")
     ] = None,
+    store: Annotated[
+        str | None,
+        typer.Option(help="Serve the release published in this SPARQL store (its query URL)."),
+    ] = None,
+    build_hash: Annotated[
+        str | None,
+        typer.Option("--build", help="With --store: serve this published build, not current."),
+    ] = None,
 ) -> None:
     """Serve the built release over HTTP: the SPARQL endpoint, its service description and pages.
 
@@ -401,7 +410,9 @@ def serve_command(
         with _metrics_directory(settings.metrics_dir) as shared:
             from migration_kg.web.server import serve_release  # after the metrics directory
 
-            serve_release(settings, shared, workers, cache_mb * 2**20 if cache else 0)
+            serve_release(
+                settings, shared, workers, cache_mb * 2**20 if cache else 0, store, build_hash
+            )
 
 
 def _check_serving(settings: Settings) -> None:
@@ -433,6 +444,49 @@ def _metrics_directory(given: Path | None) -> Iterator[Path]:
     finally:
         if given is None:
             shutil.rmtree(directory, ignore_errors=True)
+
+
+@app.command("publish")
+def publish_command(
+    to: Annotated[str, typer.Option("--to", help="The store's Graph Store Protocol URL.")],
+    query_url: Annotated[
+        str | None, typer.Option(help="The store's query URL [default: guessed from --to].")
+    ] = None,
+    update_url: Annotated[
+        str | None, typer.Option(help="The store's update URL [default: guessed from --to].")
+    ] = None,
+    dry_run: Annotated[bool, typer.Option(help="Say what would be done; write nothing.")] = False,
+    rollback: Annotated[
+        bool, typer.Option(help="Make the previous release current again.")
+    ] = False,
+    chunk: Annotated[int, typer.Option(min=1, help="Triples per GSP request.")] = 50_000,
+    bulk_isql: Annotated[
+        str | None,
+        typer.Option(help="Local Virtuoso only: load with its bulk loader via isql HOST:PORT."),
+    ] = None,
+    bulk_dir: Annotated[
+        Path | None,
+        typer.Option(help="With --bulk-isql: a directory in Virtuoso's DirsAllowed."),
+    ] = None,
+) -> None:
+    """Publish dist/ into a SPARQL store: versioned graphs, verified, then switched at once.
+
+    Credentials come from EMK_STORE_USER and EMK_STORE_PASSWORD only. Exit 2 with one line
+    on any failure; the store's current release is then unchanged.
+    """
+    from migration_kg.serve import publish as publishing
+    from migration_kg.serve.store_http import StoreUrls
+
+    settings = Settings.from_env()
+    with _reporting():
+        urls = StoreUrls.around(to, query_url, update_url)
+        loader = publishing.bulk_loader(settings, bulk_isql, bulk_dir) if bulk_isql else None
+        options = publishing.PublishOptions(chunk_triples=chunk, dry_run=dry_run, loader=loader)
+        act = publishing.rollback if rollback else publishing.publish
+        outcome = act(settings, urls, options)
+    typer.echo(outcome.summary())
+    for note in outcome.notes:
+        typer.echo(f"  {note}")
 
 
 def _enable_access_log() -> None:

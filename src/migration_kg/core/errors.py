@@ -105,3 +105,11 @@ class BadRequest(MigrationKGError):
     def __init__(self, message: str, parameter: str | None = None) -> None:
         self.parameter = parameter
         super().__init__(message)
+
+
+class StoreError(MigrationKGError):
+    """A remote store cannot be reached, refuses the credentials or a request, or is full.
+
+    The message is one line naming the store's URL and what to do; it never contains the
+    credentials.
+    """

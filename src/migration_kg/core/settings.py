@@ -55,6 +55,10 @@ class Settings:
     metrics_dir: Path | None = None  # where workers share metrics; None = a fresh temporary one
     reasoner: Reasoner = Reasoner.RULES  # or OWLRL, the slow reference engine
     validation_workers: int = 0  # processes for SHACL validation; 0 = one per CPU (at most 4)
+    # Credentials for a remote store (publish, serve --store): from EMK_STORE_USER and
+    # EMK_STORE_PASSWORD only, never a flag; out of repr, so no log or traceback shows them.
+    store_user: str | None = field(default=None, repr=False)
+    store_password: str | None = field(default=None, repr=False)
 
     @property
     def ontology_dir(self) -> Path:

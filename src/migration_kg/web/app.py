@@ -30,7 +30,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from migration_kg.core.settings import Settings
-from migration_kg.serve.engine import QueryEngine
+from migration_kg.serve.backend import Backend
 from migration_kg.web.admission import Admission, Limits
 from migration_kg.web.cache import ResultCache
 from migration_kg.web.clients import ClientResolver, parse_networks
@@ -112,7 +112,7 @@ class _Dispatch:
 
 def create_app(
     settings: Settings,
-    engine: QueryEngine,
+    engine: Backend,
     *,
     result_cache: ResultCache | None = None,
     metrics: Metrics | None = None,

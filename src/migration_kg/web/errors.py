@@ -21,6 +21,7 @@ from migration_kg.core.errors import (
     QuerySyntaxError,
     QueryTimeout,
     ServerBusy,
+    StoreError,
     UnknownQuery,
 )
 from migration_kg.web.admission import TooManyRequests
@@ -60,6 +61,7 @@ STATUS: tuple[tuple[type[Exception], int], ...] = (
     (UnknownQuery, 404),
     (TooManyRequests, 429),
     (QueryTimeout, 503),
+    (StoreError, 502),  # serve --store: the store is unreachable or failed
 )
 
 

@@ -27,7 +27,7 @@ from prometheus_client import (
     multiprocess,
 )
 
-from migration_kg.serve.engine import QueryEngine
+from migration_kg.serve.backend import Backend
 from migration_kg.serve.pool import resident_bytes
 from migration_kg.web.admission import Admission
 
@@ -105,7 +105,7 @@ class Metrics:
             timer = self._latency[route] = self.latency.labels(route)
         timer.observe(seconds)
 
-    def sample(self, admission: Admission | None, engine: QueryEngine) -> None:
+    def sample(self, admission: Admission | None, engine: Backend) -> None:
         """Once a second per worker: lane depths, memory, evaluator events since last time."""
         if admission is not None:
             for lane, (running, waiting) in admission.depth().items():

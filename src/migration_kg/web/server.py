@@ -37,6 +37,7 @@ from prometheus_client import multiprocess
 from starlette.types import ASGIApp
 
 from migration_kg.core.settings import Settings
+from migration_kg.serve.backend import Backend
 from migration_kg.serve.pool import resident_bytes
 from migration_kg.web.connection import ConnectionLimits, protocol_class
 from migration_kg.web.metrics import worker_restarts
@@ -55,12 +56,18 @@ _CHECK_S = 1.0  # how often the parent reads the workers' memory
 
 
 def serve_release(
-    settings: Settings, metrics_dir: Path, workers: int | None, cache_bytes: int
+    settings: Settings,
+    metrics_dir: Path,
+    workers: int | None,
+    cache_bytes: int,
+    store: str | None = None,
+    build_hash: str | None = None,
 ) -> None:
     """``migration-kg serve``: bind, load the release, fork ``workers`` (default: CPUs), serve.
 
     ``metrics_dir`` is prometheus_client's multiprocess directory (set before it was imported);
-    ``cache_bytes`` > 0 turns the result cache on.
+    ``cache_bytes`` > 0 turns the result cache on; ``store`` (a SPARQL query URL) serves the
+    release published there (build ``build_hash``, default: its current one) instead of dist/.
 
     Raises:
         OSError: the address cannot be bound (before anything is loaded).
@@ -68,13 +75,12 @@ def serve_release(
     """
     from fastapi import FastAPI
 
-    from migration_kg.serve.engine import QueryEngine
     from migration_kg.web.app import create_app
     from migration_kg.web.cache import ResultCache
     from migration_kg.web.metrics import Metrics
 
     def build_app() -> FastAPI:
-        engine = QueryEngine.from_release(settings)
+        engine = open_backend(settings, store, build_hash)
         cache = ResultCache(engine.build_hash, cache_bytes) if cache_bytes else None
         return create_app(settings, engine, result_cache=cache, metrics=Metrics(metrics_dir))
 
@@ -82,6 +88,17 @@ def serve_release(
     sockets = listen(settings.host, settings.port, processes)  # fail before loading
     # The app writes one JSON line per request itself: uvicorn's access log stays off.
     run(build_app, sockets, processes, settings, access_log=False, timeout_graceful_shutdown=5)
+
+
+def open_backend(settings: Settings, store: str | None, build_hash: str | None) -> Backend:
+    """The embedded engine over dist/, or the release published in ``store``."""
+    if store is None:
+        from migration_kg.serve.engine import QueryEngine
+
+        return QueryEngine.from_release(settings)
+    from migration_kg.serve.remote import RemoteEngine
+
+    return RemoteEngine.connect(settings, store, build_hash)
 
 
 def default_workers() -> int:

@@ -20,7 +20,7 @@ from migration_kg.core.errors import QueryTimeout
 from migration_kg.core.formats import RdfFormat, ResultFormat
 from migration_kg.core.namespaces import PREFIXES, SD
 from migration_kg.core.settings import Settings
-from migration_kg.serve.engine import QueryEngine
+from migration_kg.serve.backend import Backend
 from migration_kg.web.admission import Admission, current_lane, remaining_s
 from migration_kg.web.cache import ResultCache
 from migration_kg.web.errors import CORS_HEADERS
@@ -38,7 +38,7 @@ class AppState:
     """Everything the routes need, built once by ``create_app``."""
 
     settings: Settings
-    engine: QueryEngine
+    engine: Backend
     describer: Describer
     etag: str  # weak: every format of a response is the same data for one build
     cache: ResultCache | None = None  # off unless the server was asked for it
