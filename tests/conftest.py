@@ -6,7 +6,7 @@ release shares (tests/web and the shape tests use it too): building is the slow 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -17,6 +17,7 @@ from migration_kg.build.periods import write_periods
 from migration_kg.build.pipeline import build
 from migration_kg.core.errors import ValidationFailed
 from migration_kg.core.settings import Settings
+from store_support import Oxigraph, Virtuoso, start_oxigraph, start_virtuoso
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -67,3 +68,38 @@ def second_edition(
         return SecondEdition(built_release.dist, settings, build(settings))
     except ValidationFailed as exc:
         pytest.fail(f"the second edition does not build:\n{exc.report.render_text()[:8000]}")
+
+
+@pytest.fixture(scope="session")
+def virtuoso(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Virtuoso]:
+    """One Virtuoso 7 for the session (a fresh database on free loopback ports).
+
+    tests/web serves the fixture and real releases from it (pinned by build hash); tests/store
+    publishes, re-publishes and rolls back those same two builds, so that publish's pruning
+    (it keeps the current and the previous release) never removes what the web tests read.
+    """
+    store = start_virtuoso(tmp_path_factory.mktemp("virtuoso"))
+    yield store
+    store.stop()
+
+
+@pytest.fixture(scope="session")
+def fixture_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    """The fixture release of tests/web (62 triples over the five graphs), for tests/store."""
+    from web.web_support import write_release  # tests/web's helpers (tests/ is on the path)
+
+    return Settings(dist_dir=write_release(tmp_path_factory.mktemp("fixture-release")))
+
+
+@pytest.fixture(scope="session")
+def real_settings(built_release: BuiltRelease) -> Settings:
+    """The real release's settings, for tests/store."""
+    return built_release.settings
+
+
+@pytest.fixture()
+def oxigraph(tmp_path: Path) -> Iterator[Oxigraph]:
+    """An Oxigraph server of its own (tests/store: the tests that stop a store use this)."""
+    server = start_oxigraph(tmp_path / "oxigraph")
+    yield server
+    server.stop()

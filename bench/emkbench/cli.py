@@ -63,6 +63,22 @@ def parser() -> argparse.ArgumentParser:
         "keep the server's default)",
     )
     p.add_argument("--no-cache-series", action="store_true", help="skip the emk cache-on series")
+    p.add_argument(
+        "--thread-series",
+        action="store_true",
+        help="also time emk-thread (emk evaluating in threads: the cost of killable evaluators)",
+    )
+    p.add_argument(
+        "--hostile",
+        action="store_true",
+        help="after the points, the hostile mix: 16 never-ending queries + 16 lookup clients",
+    )
+    p.add_argument("--hostile-duration", type=int, default=30, help="seconds per mix phase")
+    p.add_argument(
+        "--hostile-servers",
+        default="emk,emk-thread,oxigraph-mem",
+        help="servers put through the hostile mix",
+    )
     return p
 
 
@@ -98,6 +114,10 @@ def options_from(argv: list[str] | None) -> runner.Options:
         emk_workers=args.emk_workers,
         cache_series=not args.no_cache_series,
         emk_row_cap=args.emk_row_cap,
+        thread_series=args.thread_series,
+        hostile=args.hostile,
+        hostile_duration_s=max(1, args.hostile_duration),
+        hostile_servers=_csv(args.hostile_servers),
     )
 
 

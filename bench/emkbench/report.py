@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from emkbench.report_serving import evaluation_cost_table, hostile_table
 from emkbench.runner import BUSY_PCT
 from emkbench.servers import EMK_CACHE_SERIES
 
@@ -234,6 +235,13 @@ def _size_section(size: dict[str, Any]) -> list[str]:
     if EMK_CACHE_SERIES in _servers(size):
         out += ["", f"### {EMK_CACHE_SERIES}: emk with its result cache on", ""]
         out += throughput_table(size, EMK_CACHE_SERIES, ("rps", "p50_ms", "p99_ms"))
+    cost = evaluation_cost_table(size)
+    if cost:
+        out += ["", "### emk: evaluator processes against in-thread evaluation (emk-thread)", ""]
+        out += cost
+    mix = hostile_table(size)
+    if mix:
+        out += ["", "### Hostile mix: 16 never-ending queries + 16 lookup clients", "", *mix]
     out += ["", "### Result counts (checked before timing)", "", *counts_table(size)]
     out += ["", "### Build stages", "", *build_table(size)]
     out += ["", "### Start-up and memory", "", *memory_table(size)]
@@ -251,6 +259,12 @@ def printed(results: dict[str, Any]) -> str:
             out += throughput_table(size, EMK_CACHE_SERIES, ("rps",))
         out += ["", f"== {size['size']}: p99 latency (ms)"]
         out += throughput_table(size, "emk", ("p99_ms",), ratios=False)
+        cost = evaluation_cost_table(size)
+        if cost:
+            out += ["", f"== {size['size']}: evaluator processes ÷ threads", *cost]
+        mix = hostile_table(size)
+        if mix:
+            out += ["", f"== {size['size']}: hostile mix", *mix]
     errors = load_errors(results)
     if errors:
         out += ["", "Errors under load (counted by wrk):", *[f"  - {e}" for e in errors]]

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from emkbench import build, cpu, load, servers
+from emkbench import build, cpu, hostile, load, servers
 from emkbench.localhttp import count_results, request
 from emkbench.queries import Query, load_queries
 
@@ -44,6 +44,10 @@ class Options:
     emk_workers: int
     cache_series: bool
     emk_row_cap: int
+    thread_series: bool = False
+    hostile: bool = False
+    hostile_duration_s: int = 30
+    hostile_servers: tuple[str, ...] = ("emk", "emk-thread", "oxigraph-mem")
 
 
 def say(message: str) -> None:
@@ -56,6 +60,11 @@ def series(options: Options) -> list[str]:
     names = list(options.servers)
     if options.cache_series and "emk" in names and servers.emk_cache_switches() is not None:
         names.insert(names.index("emk") + 1, servers.EMK_CACHE_SERIES)
+    wanted = options.thread_series or (
+        options.hostile and servers.EMK_THREAD_SERIES in options.hostile_servers
+    )
+    if wanted and "emk" in names and "--evaluation" in servers.emk_serve_options():
+        names.insert(names.index("emk") + 1, servers.EMK_THREAD_SERIES)
     return names
 
 
@@ -89,6 +98,8 @@ def run_size(size: str, options: Options, tmp: Path) -> dict[str, Any]:
             check = check_counts(query, running, options)
             record["queries"].append(check)
             record["points"] += time_query(query, running, check, options, script)
+        if options.hostile:
+            record["hostile"] = run_hostile(queries, running, options, workdir)
         for name, server in running.items():
             record["servers"][name] = server.memory()
     finally:
@@ -96,6 +107,38 @@ def run_size(size: str, options: Options, tmp: Path) -> dict[str, Any]:
             server.stop()
         _keep_logs(workdir, options.out / "logs", size, record)
     return record
+
+
+def run_hostile(
+    queries: list[Query],
+    running: dict[str, servers.Running],
+    options: Options,
+    workdir: Path,
+) -> list[dict[str, Any]]:
+    """The hostile mix on each server of ``hostile_servers`` (Oxigraph last: it never recovers)."""
+    lookup = next((q for q in queries if q.kind == "lookup"), None)
+    if lookup is None:
+        say("!! the hostile mix needs a lookup query (--kinds lookup)")
+        return []
+    records = []
+    for name in sorted(options.hostile_servers, key=lambda n: n.startswith("oxigraph")):
+        server = running.get(name)
+        if server is None:
+            continue
+        say(f"  hostile mix on {name}: {options.hostile_duration_s} s quiet, then the mix")
+        server.sampler.active = True
+        result = hostile.run(
+            server, lookup.text, options.hostile_duration_s, options.timeout_s, workdir
+        )
+        server.sampler.active = False
+        quiet, mixed = result["quiet"], result["mixed"]
+        say(
+            f"  {name:<16} lookups quiet {quiet['rps']:>9.1f} req/s p99 {quiet['p99_ms']:>8.2f} ms"
+            f" | mixed {mixed['rps']:>9.1f} req/s p99 {mixed['p99_ms']:>8.2f} ms"
+            f" | health {result['health']} | CPU after {result['cpu_after_pct']} %"
+        )
+        records.append(result)
+    return records
 
 
 def _keep_logs(workdir: Path, logs: Path, size: str, record: dict[str, Any]) -> None:

@@ -37,6 +37,9 @@ from emkbench.paths import BENCH_BIN, PROJECT_CLI, ROOT
 
 SERVERS = ("emk", "oxigraph-mem", "oxigraph-disk", "rdflib-endpoint")
 EMK_CACHE_SERIES = "emk-cache"
+# emk evaluating in threads (``--evaluation thread``): the path the evaluator processes replaced,
+# measured in the same run to show what killable evaluation costs on each query.
+EMK_THREAD_SERIES = "emk-thread"
 READY_QUERY = "ASK { ?s ?p ?o }"
 
 
@@ -120,9 +123,20 @@ def emk_cache_switches() -> tuple[list[str], list[str]] | None:
     return None
 
 
-def emk_command(port: int, options: ServerOptions, cache_on: bool) -> list[str]:
-    """``migration-kg serve`` with the options this checkout's CLI understands."""
+def emk_command(
+    port: int, options: ServerOptions, cache_on: bool, threads: bool = False
+) -> list[str]:
+    """``migration-kg serve`` with the options this checkout's CLI understands.
+
+    Each wrk connection stands for one visitor: the per-client limit is lifted for the timed
+    points (all of them come from 127.0.0.1), and 127.0.0.1 is a trusted proxy so that the
+    hostile mix can name its 32 clients with X-Forwarded-For.
+    """
     command = [str(PROJECT_CLI), "serve", "--host", "127.0.0.1", "--port", str(port)]
+    if "--client-limit" in emk_serve_options():
+        command += ["--client-limit", "1000", "--trusted-proxy", "127.0.0.1"]
+    if threads:
+        command += ["--evaluation", "thread"]
     command += ["--timeout", str(options.timeout_s)]
     if options.emk_row_cap and "--row-cap" in emk_serve_options():
         command += ["--row-cap", str(options.emk_row_cap)]
@@ -139,6 +153,7 @@ def start(name: str, edition: Edition, options: ServerOptions) -> Running:
     starters: dict[str, Callable[[Edition, ServerOptions, int], Running]] = {
         "emk": lambda e, o, p: _start_emk(e, o, p, cache_on=False),
         EMK_CACHE_SERIES: lambda e, o, p: _start_emk(e, o, p, cache_on=True),
+        EMK_THREAD_SERIES: lambda e, o, p: _start_emk(e, o, p, cache_on=False, threads=True),
         "oxigraph-mem": _start_oxigraph_mem,
         "oxigraph-disk": _start_oxigraph_disk,
         "rdflib-endpoint": _start_rdflib_endpoint,
@@ -186,10 +201,12 @@ def _stopped_on_failure(server: Running) -> Iterator[None]:
         raise
 
 
-def _start_emk(edition: Edition, options: ServerOptions, port: int, cache_on: bool) -> Running:
-    name = EMK_CACHE_SERIES if cache_on else "emk"
+def _start_emk(
+    edition: Edition, options: ServerOptions, port: int, cache_on: bool, threads: bool = False
+) -> Running:
+    name = EMK_CACHE_SERIES if cache_on else EMK_THREAD_SERIES if threads else "emk"
     started = time.perf_counter()
-    command = emk_command(port, options, cache_on)
+    command = emk_command(port, options, cache_on, threads)
     server = _launch(name, command, port, "/sparql", options, EMK_DIST_DIR=str(edition.dist))
     with _stopped_on_failure(server):
         _await_ready(server, options, started, need_data=True)

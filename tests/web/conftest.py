@@ -1,4 +1,11 @@
-"""Fixtures for the web tests: a small release in tmp, an engine over it, a live uvicorn server."""
+"""Fixtures for the web tests: a small release in tmp, an engine over it, a live uvicorn server.
+
+The live servers (``live``/``client`` over the fixture release, ``real_live``/``site`` over the
+real one) run once per backend: ``embedded`` (the release in memory) and ``virtuoso`` (the
+release published into the session's Virtuoso and served through ``RemoteEngine``), so that
+the protocol and page tests are one suite over both. Tests of the embedded engine itself use
+``engine``/``real_engine`` and run once.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +19,13 @@ from browser_support import browser, page  # noqa: F401 (Chromium fixtures for t
 from web_support import MAX_BYTES, ROW_CAP, TIMEOUT_S, LiveServer, start_server, write_release
 
 from migration_kg.core.settings import Settings
+from migration_kg.serve.backend import Backend
 from migration_kg.serve.engine import QueryEngine
+from migration_kg.serve.publish import PublishOptions, publish
+from migration_kg.serve.remote import RemoteEngine
+from migration_kg.serve.store_http import StoreUrls
+
+BACKENDS = ("embedded", "virtuoso")
 
 
 @pytest.fixture(scope="session")
@@ -35,9 +48,29 @@ def engine(settings: Settings) -> QueryEngine:
     return QueryEngine.from_release(settings)
 
 
+@pytest.fixture(scope="session", params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    """Which engine the live servers use; every test through a live server runs with each."""
+    return str(request.param)
+
+
+def served(
+    request: pytest.FixtureRequest, backend: str, settings: Settings, embedded: Backend
+) -> Backend:
+    """``embedded`` itself, or the same release published into Virtuoso and read remotely."""
+    if backend == "embedded":
+        return embedded
+    store = request.getfixturevalue("virtuoso")
+    writer = store.settings(settings)
+    publish(writer, StoreUrls.around(store.gsp), PublishOptions(progress=False))
+    return RemoteEngine.connect(settings, store.query, embedded.build_hash)
+
+
 @pytest.fixture(scope="session")
-def live(settings: Settings, engine: QueryEngine) -> Iterator[LiveServer]:
-    server = start_server(settings, engine)
+def live(
+    request: pytest.FixtureRequest, backend: str, settings: Settings, engine: QueryEngine
+) -> Iterator[LiveServer]:
+    server = start_server(settings, served(request, backend, settings, engine))
     yield server
     server.stop()
 
@@ -55,8 +88,11 @@ def real_engine(built_release: Any) -> QueryEngine:
 
 
 @pytest.fixture(scope="session")
-def real_live(built_release: Any, real_engine: QueryEngine) -> Iterator[LiveServer]:
-    server = start_server(built_release.settings, real_engine)
+def real_live(
+    request: pytest.FixtureRequest, backend: str, built_release: Any, real_engine: QueryEngine
+) -> Iterator[LiveServer]:
+    settings = built_release.settings
+    server = start_server(settings, served(request, backend, settings, real_engine))
     yield server
     server.stop()
 

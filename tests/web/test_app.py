@@ -54,3 +54,12 @@ def test_real_release_is_served(built_release: Any) -> None:
             assert engine.build_hash and engine.build_hash in client.get("/health").text
     finally:
         server.stop()
+
+
+def test_the_middleware_stack_is_built_once(settings: Settings, engine: QueryEngine) -> None:
+    from migration_kg.web.app import EndpointApp
+    from migration_kg.web.middleware import ObservabilityMiddleware
+
+    app = create_app(settings, engine)
+    assert isinstance(app, EndpointApp) and isinstance(app.stack, ObservabilityMiddleware)
+    assert app.user_middleware == []  # nothing for FastAPI to stack again behind it

@@ -208,8 +208,8 @@ def test_workers_are_reused_not_started_per_query(settings: Settings) -> None:
 
     engine = QueryEngine.from_release(settings)
     job = engine._prepare(LABELS, (), (), None)  # white-box: which thread runs each query
-    threads = {engine._run(job, lambda _: threading.get_ident()) for _ in range(50)}
-    assert len(threads) <= engine.parallelism
+    threads = {engine._workers.run(job, lambda *_: threading.get_ident()) for _ in range(50)}
+    assert len(threads) <= engine._workers.parallel
     assert threading.get_ident() not in threads
 
 

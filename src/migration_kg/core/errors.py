@@ -69,7 +69,22 @@ class QuerySyntaxError(MigrationKGError):
 
 
 class QueryTimeout(MigrationKGError):
-    """A query ran longer than the configured timeout."""
+    """A query ran longer than the configured timeout (and was stopped)."""
+
+
+class ServerBusy(QueryTimeout):
+    """No capacity for a request now: a wait queue is full, or no slot freed within the wait.
+
+    ``retry_after`` is the number of seconds the response's Retry-After header suggests.
+    """
+
+    def __init__(self, message: str, retry_after: int = 1) -> None:
+        self.retry_after = retry_after
+        super().__init__(message)
+
+
+class QueryAborted(QueryTimeout):
+    """An evaluation was stopped before its deadline: over its memory limit, or its process died."""
 
 
 class UnknownQuery(MigrationKGError):
@@ -90,3 +105,11 @@ class BadRequest(MigrationKGError):
     def __init__(self, message: str, parameter: str | None = None) -> None:
         self.parameter = parameter
         super().__init__(message)
+
+
+class StoreError(MigrationKGError):
+    """A remote store cannot be reached, refuses the credentials or a request, or is full.
+
+    The message is one line naming the store's URL and what to do; it never contains the
+    credentials.
+    """

@@ -36,8 +36,29 @@ class Settings:
     result_row_cap: int = 10_000
     max_request_bytes: int = 1_000_000
     service_allowlist: tuple[str, ...] = ()
+    # Serving a public endpoint (README "Operating a public endpoint"); limits are per worker.
+    evaluation: str = "process"  # or "thread": in-thread, no cancellation (a comparison baseline)
+    evaluators: int = 0  # evaluator processes for quick queries; 0 = one per CPU
+    heavy_after_s: float = 0.25  # a query running longer is "heavy": idle CPU priority, own lane
+    max_heavy: int = 8  # heavy queries running at once
+    max_concurrent: int = 0  # other requests evaluated at once; 0 = twice the evaluators
+    queue_limit: int = 64  # requests waiting for a slot; past it, 503
+    client_limit: int = 4  # one client's requests in flight (running or waiting); past it, 429
+    trusted_proxies: tuple[str, ...] = ()  # addresses/CIDRs whose X-Forwarded-For is believed
+    max_query_mb: int = 1024  # memory one evaluation may add to the loaded store; 0 = no limit
+    max_worker_mb: int = 1024  # growth of a worker before it is recycled; 0 = never
+    max_header_bytes: int = 32_768  # request line and headers
+    header_timeout_s: float = 10.0  # from connection (or request) start to the end of headers
+    body_timeout_s: float = 30.0  # from the end of headers to the end of the body
+    keepalive_timeout_s: float = 5.0  # an idle keep-alive connection is closed after this
+    max_connections: int = 1024  # open connections; past it, idle ones are closed, then 503
+    metrics_dir: Path | None = None  # where workers share metrics; None = a fresh temporary one
     reasoner: Reasoner = Reasoner.RULES  # or OWLRL, the slow reference engine
     validation_workers: int = 0  # processes for SHACL validation; 0 = one per CPU (at most 4)
+    # Credentials for a remote store (publish, serve --store): from EMK_STORE_USER and
+    # EMK_STORE_PASSWORD only, never a flag; out of repr, so no log or traceback shows them.
+    store_user: str | None = field(default=None, repr=False)
+    store_password: str | None = field(default=None, repr=False)
 
     @property
     def ontology_dir(self) -> Path:

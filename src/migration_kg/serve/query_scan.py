@@ -53,16 +53,31 @@ class QueryScan:
         return self.form in UPDATE_KEYWORDS
 
 
-def _tokens(text: str) -> list[tuple[str, str]]:
+@dataclass(frozen=True)
+class Token:
+    """One lexical token of SPARQL text and where it stands (for rewriting, see sparql_rewrite)."""
+
+    kind: str  # iri, string, langtag, var, pname, word or other
+    text: str
+    start: int
+    end: int
+
+
+def tokens(text: str) -> list[Token]:
+    """The tokens of ``text`` without whitespace and comments, with their offsets."""
     out = []
     for match in _TOKEN.finditer(text):
         kind = match.lastgroup or "other"
         if kind not in ("ws", "comment"):
-            out.append((kind, match.group()))
+            out.append(Token(kind, match.group(), match.start(), match.end()))
     return out
 
 
-def _iri(token: str) -> str:
+def _tokens(text: str) -> list[tuple[str, str]]:
+    return [(t.kind, t.text) for t in tokens(text)]
+
+
+def iri_text(token: str) -> str:
     """The IRI inside ``<…>`` with UCHAR escapes decoded (allowlist matching compares these)."""
     return _UCHAR.sub(lambda m: chr(int(m.group(1) or m.group(2), 16)), token[1:-1])
 
@@ -80,10 +95,10 @@ def scan_query(text: str) -> QueryScan:
         word = value.upper()
         nxt = tokens[i + 1] if i + 1 < len(tokens) else ("", "")
         if word == "BASE" and nxt[0] == "iri":
-            base = urljoin(base, _iri(nxt[1]))
+            base = urljoin(base, iri_text(nxt[1]))
         elif word == "PREFIX" and nxt[0] == "pname" and i + 2 < len(tokens):
             if tokens[i + 2][0] == "iri":
-                prefixes[nxt[1][:-1]] = urljoin(base, _iri(tokens[i + 2][1]))
+                prefixes[nxt[1][:-1]] = urljoin(base, iri_text(tokens[i + 2][1]))
         elif form is None and (word in QUERY_FORMS or word in UPDATE_KEYWORDS):
             form = word
         if word == "FROM":
@@ -101,7 +116,7 @@ def _service_target(following: list[tuple[str, str]], base: str, prefixes: dict[
         return UNRESOLVED
     kind, value = following[0]
     if kind == "iri":
-        return urljoin(base, _iri(value))
+        return urljoin(base, iri_text(value))
     if kind == "pname":
         prefix, _, local = value.partition(":")
         if prefix in prefixes and "\\" not in local and "%" not in local:

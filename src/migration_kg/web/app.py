@@ -1,18 +1,22 @@
 """``create_app(settings, engine)``: the one way to obtain the web application.
 
-All state (settings, engine, the service describer, the pages' search index and templates) is
-built here and hung on ``app.state``;
-there is no module-level app, so tests and the CLI each build their own. Middleware order, from
-the outside in: access log (sees the final status), CORS (also on errors), gzip.
+All state (settings, engine, admission, metrics, the service describer, the pages' search index
+and templates) is built here and hung on ``app.state``; there is no module-level app, so tests
+and the CLI each build their own.
 
-/sparql takes a fast path: the same middleware and the same handler (``sparql_response``), but
-without FastAPI's per-request work (telemetry checks reading the environment, routing, the
-exception middlewares), which cost more than the engine on a lookup. Errors get the same
-text/plain responses through ``error_response``.
+One middleware stack, built once, from the outside in: request records (id, metrics, access
+log: it sees the final status), CORS (also on errors and refusals), admission (per-client limits
+and lanes), gzip, then a dispatcher. /sparql GET/HEAD/POST take a fast path there — the route's
+handler (``sparql_response``) without FastAPI's per-request work (telemetry checks reading the
+environment, routing, the exception middlewares), which cost more than the engine on a lookup;
+errors get the same text/plain responses through ``error_response``. Everything else goes to
+FastAPI's own routing.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -26,12 +30,15 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from migration_kg.core.settings import Settings
-from migration_kg.serve.engine import QueryEngine
+from migration_kg.serve.backend import Backend
+from migration_kg.web.admission import Admission, Limits
 from migration_kg.web.cache import ResultCache
+from migration_kg.web.clients import ClientResolver, parse_networks
 from migration_kg.web.errors import error_response, install_error_handlers
 from migration_kg.web.history import History
 from migration_kg.web.history import router as history_router
-from migration_kg.web.middleware import AccessLogMiddleware, CorsMiddleware
+from migration_kg.web.metrics import Metrics
+from migration_kg.web.middleware import AdmissionMiddleware, CorsMiddleware, ObservabilityMiddleware
 from migration_kg.web.pages import router as pages_router
 from migration_kg.web.service_description import Describer
 from migration_kg.web.site import Site
@@ -39,44 +46,84 @@ from migration_kg.web.sparql import AppState, router, sparql_response
 
 log = logging.getLogger(__name__)
 
-
-@asynccontextmanager
-async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
-    state: AppState = app.state.emk
-    log.info("serving build %s (%d quads)", state.engine.build_hash, len(state.engine))
-    yield
-    # Query threads are daemons holding no external resources: nothing to release but the log.
-    log.info("shutting down")
-
-
 _FAST_METHODS = frozenset({"GET", "HEAD", "POST"})
 # zlib's default level: level 9 (Starlette's) costs several times the CPU for ~1 % smaller bodies.
 _GZIP_LEVEL = 6
+_SAMPLE_S = 1.0
+
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """Start the evaluators while this process is quiet; sample the metrics; stop on exit."""
+    state: AppState = app.state.emk
+    log.info("serving build %s (%d quads)", state.engine.build_hash, len(state.engine))
+    state.engine.start()
+    sampler = asyncio.ensure_future(_sample(state))
+    try:
+        yield
+    finally:
+        sampler.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await sampler
+        state.engine.close()
+        log.info("shut down")
+
+
+async def _sample(state: AppState) -> None:
+    while True:
+        if state.metrics is not None:
+            state.metrics.sample(state.admission, state.engine)
+        await asyncio.sleep(_SAMPLE_S)
 
 
 class EndpointApp(FastAPI):
-    """FastAPI, except that /sparql GET/HEAD/POST go straight to ``sparql_fast`` when set."""
+    """FastAPI behind the middleware stack ``create_app`` builds once (``stack``)."""
 
-    sparql_fast: ASGIApp | None = None
+    stack: ASGIApp | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if self.sparql_fast is not None and scope["type"] == "http":
-            path, root = scope["path"], scope.get("root_path", "")
-            if root and path.startswith(root):
-                path = path[len(root) :]
-            if path == "/sparql" and scope["method"] in _FAST_METHODS:
-                scope["app"] = self
-                await self.sparql_fast(scope, receive, send)
-                return
+        if self.stack is None:
+            await self.routed(scope, receive, send)
+            return
+        scope["app"] = self
+        await self.stack(scope, receive, send)
+
+    async def routed(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """FastAPI's own handling: its exception middlewares, then routing."""
         await super().__call__(scope, receive, send)
 
 
+class _Dispatch:
+    """Innermost layer: /sparql's fast path, or FastAPI."""
+
+    def __init__(self, fast: ASGIApp, routed: ASGIApp) -> None:
+        self.fast, self.routed = fast, routed
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] in _FAST_METHODS:
+            path, root = scope["path"], scope.get("root_path", "")
+            if root and path.startswith(root):
+                path = path[len(root) :]
+            if path == "/sparql":
+                await self.fast(scope, receive, send)
+                return
+        await self.routed(scope, receive, send)
+
+
 def create_app(
-    settings: Settings, engine: QueryEngine, *, result_cache: ResultCache | None = None
+    settings: Settings,
+    engine: Backend,
+    *,
+    result_cache: ResultCache | None = None,
+    metrics: Metrics | None = None,
 ) -> FastAPI:
     """Build the read-only SPARQL endpoint and the linked-data site over ``engine``.
 
     ``result_cache`` (None: off) keeps answers of this build in memory; see web/cache.py.
+    ``metrics`` (default: single-process) is shared through files when workers are forked.
+
+    Raises:
+        ConfigError: a trusted proxy that is not an address or network.
     """
     app = EndpointApp(
         title="EU Migration Knowledge Graph",
@@ -86,7 +133,11 @@ def create_app(
         lifespan=_lifespan,
     )
     etag = f'W/"{engine.build_hash}"' if engine.build_hash else ""
-    state = AppState(settings, engine, Describer(engine, settings), etag, result_cache)
+    metrics = metrics or Metrics()
+    admission = Admission(Limits.from_settings(settings, engine.parallelism))
+    state = AppState(
+        settings, engine, Describer(engine, settings), etag, result_cache, admission, metrics
+    )
     app.state.emk = state
     app.state.site = Site.build(settings, engine, etag)
     app.state.history = History.build(settings)  # published releases and their diffs
@@ -96,10 +147,11 @@ def create_app(
     app.include_router(history_router)
     static = Path(str(files("migration_kg.web").joinpath("static")))
     app.mount("/static", StaticFiles(directory=static), name="static")
-    app.add_middleware(GZipMiddleware, minimum_size=1000, compresslevel=_GZIP_LEVEL)
-    app.add_middleware(CorsMiddleware)
-    app.add_middleware(AccessLogMiddleware)
-    app.sparql_fast = _with_middleware(_fast_sparql(state))
+    resolver = ClientResolver(parse_networks(settings.trusted_proxies))
+    dispatch = _Dispatch(_fast_sparql(state), app.routed)
+    gzip = GZipMiddleware(dispatch, minimum_size=1000, compresslevel=_GZIP_LEVEL)
+    admitted = AdmissionMiddleware(gzip, admission, resolver)
+    app.stack = ObservabilityMiddleware(CorsMiddleware(admitted), metrics)
     return app
 
 
@@ -114,9 +166,3 @@ def _fast_sparql(state: AppState) -> ASGIApp:
         await response(scope, receive, send)
 
     return endpoint
-
-
-def _with_middleware(endpoint: ASGIApp) -> ASGIApp:
-    """The app's own middleware, in the same order, around the fast path."""
-    gzip = GZipMiddleware(endpoint, minimum_size=1000, compresslevel=_GZIP_LEVEL)
-    return AccessLogMiddleware(CorsMiddleware(gzip))

@@ -21,7 +21,7 @@ from migration_kg.core.formats import RdfFormat, ResultFormat
 from migration_kg.web.negotiation import negotiate
 
 Format = ResultFormat | RdfFormat
-Key = tuple[str, str, tuple[str, ...], tuple[str, ...]]
+Key = tuple[str, str, tuple[str, ...], tuple[str, ...], str]
 _VOLATILE = re.compile(r"\b(?:RAND|NOW|UUID|STRUUID|BNODE)\s*\(|\bSERVICE\b", re.IGNORECASE)
 DEFAULT_MAX_BYTES = 64 * 1024 * 1024
 
@@ -59,9 +59,14 @@ class ResultCache:
         self.misses = 0
 
     def key(
-        self, query: str, default_graphs: tuple[str, ...], named_graphs: tuple[str, ...]
+        self,
+        query: str,
+        default_graphs: tuple[str, ...],
+        named_graphs: tuple[str, ...],
+        base_iri: str = "",
     ) -> Key:
-        return (self.build_hash, query, default_graphs, named_graphs)
+        """The key of one answer; ``base_iri`` resolves the query's relative IRIs (if any)."""
+        return (self.build_hash, query, default_graphs, named_graphs, base_iri)
 
     def get(self, key: Key, accept: str | None, formats: tuple[str, ...]) -> Hit | None:
         """The cached body in the format the request negotiates to, if there is one.

@@ -17,17 +17,24 @@ from migration_kg.core.errors import (
     BadRequest,
     MigrationKGError,
     NotAcceptable,
+    QueryAborted,
     QuerySyntaxError,
     QueryTimeout,
+    ServerBusy,
+    StoreError,
     UnknownQuery,
 )
+from migration_kg.web.admission import TooManyRequests
+from migration_kg.web.outcome import note
 
 log = logging.getLogger(__name__)
 
 # Exposed so that browser clients can read the row-cap signal and revalidate with the ETag.
 CORS_HEADERS = {
     "Access-Control-Allow-Origin": "*",
-    "Access-Control-Expose-Headers": "ETag, X-Result-Truncated, X-Result-Row-Cap, Content-Length",
+    "Access-Control-Expose-Headers": (
+        "ETag, X-Result-Truncated, X-Result-Row-Cap, Content-Length, Retry-After, X-Request-Id"
+    ),
 }
 
 
@@ -52,7 +59,9 @@ STATUS: tuple[tuple[type[Exception], int], ...] = (
     (NotAcceptable, 406),
     (ResourceNotFound, 404),
     (UnknownQuery, 404),
+    (TooManyRequests, 429),
     (QueryTimeout, 503),
+    (StoreError, 502),  # serve --store: the store is unreachable or failed
 )
 
 
@@ -76,15 +85,34 @@ def message_for(exc: Exception) -> str:
 
 
 def error_response(exc: Exception) -> Response:
-    """A text/plain error response carrying CORS headers (used by every handler below)."""
+    """A text/plain error response carrying CORS headers (used by every handler below).
+
+    429 and 503 carry Retry-After: the exception's own suggestion when it has one (a full heavy
+    lane frees at the next deadline), else one second. Refusals and stopped queries are noted
+    for the access log and the metrics.
+    """
     status = status_for(exc)
     if status == 500:
         log.error("unhandled error", exc_info=exc)
     headers = dict(CORS_HEADERS)
     headers["Vary"] = "Accept"
-    if status == 503:
-        headers["Retry-After"] = "1"
+    if status in (429, 503):
+        headers["Retry-After"] = str(getattr(exc, "retry_after", 1))
+    _note(exc)
     return PlainTextResponse(message_for(exc) + "\n", status_code=status, headers=headers)
+
+
+def _note(exc: Exception) -> None:
+    if isinstance(exc, TooManyRequests):
+        note("rejected", "client_limit")
+    elif isinstance(exc, ServerBusy):
+        note("rejected", "busy")
+    elif isinstance(exc, PayloadTooLarge):
+        note("rejected", "body_too_large")
+    elif isinstance(exc, QueryAborted):
+        note("cancelled", "memory" if "memory" in str(exc) else "evaluator_died")
+    elif isinstance(exc, QueryTimeout):
+        note("cancelled", "deadline")
 
 
 async def _domain_error(request: Request, exc: Exception) -> Response:

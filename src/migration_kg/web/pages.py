@@ -24,7 +24,7 @@ from migration_kg.core.errors import BadRequest
 from migration_kg.core.formats import RdfFormat, ResultFormat
 from migration_kg.core.namespaces import GRAPH_ONTOLOGY
 from migration_kg.core.queries import QueryParam, internal_query
-from migration_kg.serve.engine import QueryEngine
+from migration_kg.serve.backend import Backend
 from migration_kg.web.errors import CORS_HEADERS, ResourceNotFound
 from migration_kg.web.history import place_changes
 from migration_kg.web.negotiation import negotiate, prefers_html
@@ -47,7 +47,7 @@ _GET = ["GET", "HEAD"]
 _ABSOLUTE = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:[^\s<>\"{}|\\^`]+$")
 
 
-def _site(request: Request) -> tuple[Site, QueryEngine]:
+def _site(request: Request) -> tuple[Site, Backend]:
     return request.app.state.site, request.app.state.emk.engine
 
 
@@ -61,7 +61,7 @@ def _representation(request: Request, fixed: str | None) -> RdfFormat | str:
     return negotiate(accept, formats, DOCUMENT_FORMATS)
 
 
-def _split_extension(engine: QueryEngine, iri: str) -> tuple[str, str | None]:
+def _split_extension(engine: Backend, iri: str) -> tuple[str, str | None]:
     """``…/x.ttl`` → (``…/x``, ``ttl``) unless ``…/x.ttl`` is itself a resource."""
     stem, dot, ext = iri.rpartition(".")
     if dot and (ext in EXTENSIONS or ext == HTML) and "/" not in ext and not exists(engine, iri):

@@ -20,7 +20,7 @@ from markupsafe import Markup
 
 from migration_kg.core.namespaces import EMK
 from migration_kg.core.queries import internal_query
-from migration_kg.serve.engine import QueryEngine
+from migration_kg.serve.backend import Backend
 from migration_kg.web.rendering import Bar, TermFormatter, Value, bar_chart, format_number
 from migration_kg.web.search import INTERNAL_ROW_CAP, INTERNAL_TIMEOUT_S
 
@@ -76,7 +76,7 @@ class PlaceView:
         return [item for item in self.timeline if item.planned]
 
 
-def place_view(engine: QueryEngine, iri: str, fmt: TermFormatter) -> PlaceView:
+def place_view(engine: Backend, iri: str, fmt: TermFormatter) -> PlaceView:
     """Gather the four sections of a country or route page."""
     view = PlaceView()
     _statistics(view, select_rows(engine, "place-statistics.rq", iri), fmt)
@@ -89,7 +89,7 @@ def place_view(engine: QueryEngine, iri: str, fmt: TermFormatter) -> PlaceView:
     return view
 
 
-def select_rows(engine: QueryEngine, name: str, iri: str) -> list[tuple[str | None, ...]]:
+def select_rows(engine: Backend, name: str, iri: str) -> list[tuple[str | None, ...]]:
     """Run the internal query ``name`` with ``?place`` bound to ``iri``."""
     result = engine.query(
         internal_query(name),
@@ -137,7 +137,7 @@ def _funding(view: PlaceView, rows: list[tuple[str | None, ...]], fmt: TermForma
             continue  # a part of two packages appears twice; it is one commitment
         seen.add(commitment)
         counted = package is None
-        alone = shared != "true"
+        alone = not _true(shared)
         if counted and amount is not None:
             view.total += Decimal(amount)
             view.counted += 1
@@ -181,6 +181,12 @@ def timeline_item(
         date or start or "",
         date is not None,
         fmt.iri(period) if period else None,
-        planned == "true",
-        meeting == "true",
+        _true(planned),
+        _true(meeting),
     )
+
+
+def _true(value: str | None) -> bool:
+    """A boolean result: ``true``, or ``1`` from stores that answer booleans as integers
+    (Virtuoso, under ``serve --store``)."""
+    return value in ("true", "1")

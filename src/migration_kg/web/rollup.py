@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from migration_kg.core.namespaces import EMK
-from migration_kg.serve.engine import QueryEngine
+from migration_kg.serve.backend import Backend
 from migration_kg.web.place import PlaceView, TimelineItem, select_rows, timeline_item
 from migration_kg.web.rendering import TermFormatter, Value, format_number
 
@@ -59,9 +59,7 @@ class RollupView:
     timeline: list[RolledItem] = field(default_factory=list)
 
 
-def rollup_view(
-    engine: QueryEngine, iri: str, fmt: TermFormatter, own: PlaceView
-) -> RollupView | None:
+def rollup_view(engine: Backend, iri: str, fmt: TermFormatter, own: PlaceView) -> RollupView | None:
     """The roll-up of a route or region, or None when the graph names none of its countries."""
     members = _members(select_rows(engine, "place-members.rq", iri), iri, fmt)
     if not members:

@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from migration_kg.core.queries import internal_query
-from migration_kg.serve.engine import QueryEngine
+from migration_kg.serve.backend import Backend
 
 # Internal queries: the server decides their size, so the client-facing row cap does not apply.
 INTERNAL_ROW_CAP = 1_000_000
@@ -80,7 +80,7 @@ class SearchIndex:
         self.acronyms = acronyms or {}
 
     @classmethod
-    def from_engine(cls, engine: QueryEngine) -> SearchIndex:
+    def from_engine(cls, engine: Backend) -> SearchIndex:
         """One query over the store; labels in other languages than English are left out."""
         result = engine.query(
             internal_query("labels.rq"), timeout_s=INTERNAL_TIMEOUT_S, row_cap=INTERNAL_ROW_CAP

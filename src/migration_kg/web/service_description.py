@@ -20,7 +20,7 @@ from starlette.requests import Request
 from migration_kg.core.namespaces import EMK, GRAPH_METADATA, SD
 from migration_kg.core.queries import internal_query
 from migration_kg.core.settings import Settings
-from migration_kg.serve.engine import QueryEngine
+from migration_kg.serve.backend import Backend
 
 RDF_TYPE = ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
 RDFS_SEE_ALSO = ox.NamedNode("http://www.w3.org/2000/01/rdf-schema#seeAlso")
@@ -58,7 +58,7 @@ class GraphCount:
 class Describer:
     """Builds the service description and VoID for one engine; counts are taken once."""
 
-    def __init__(self, engine: QueryEngine, settings: Settings) -> None:
+    def __init__(self, engine: Backend, settings: Settings) -> None:
         self.settings = settings
         self.build_hash = engine.build_hash
         counts = engine.query(internal_query("graph-counts.rq"), timeout_s=_TIMEOUT)

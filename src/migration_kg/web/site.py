@@ -25,7 +25,7 @@ from migration_kg.core.formats import RdfFormat
 from migration_kg.core.namespaces import PREFIXES
 from migration_kg.core.queries import QueryCatalogue, load_catalogue
 from migration_kg.core.settings import Settings
-from migration_kg.serve.engine import QueryEngine
+from migration_kg.serve.backend import Backend
 from migration_kg.web.errors import CORS_HEADERS
 from migration_kg.web.negotiation import etag_matches
 from migration_kg.web.rendering import Linker, TermFormatter, make_environment
@@ -59,7 +59,7 @@ class Site:
     guide: Markup | None = None  # docs/querying.md as HTML; None without the checkout
 
     @classmethod
-    def build(cls, settings: Settings, engine: QueryEngine, etag: str) -> Site:
+    def build(cls, settings: Settings, engine: Backend, etag: str) -> Site:
         """Index the store, read the catalogue (empty if queries/ is absent) and the manifest."""
         try:
             catalogue = load_catalogue(settings.queries_dir)

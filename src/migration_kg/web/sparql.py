@@ -1,4 +1,4 @@
-"""Routes: /sparql (protocol + service description), /.well-known/void, /health.
+"""Routes: /sparql (protocol + service description), /.well-known/void, /health, /metrics.
 
 Each route is parse → engine → negotiate → respond; rules live in protocol.py, negotiation.py,
 service_description.py and errors.py. State is read from ``request.app.state.emk`` (set by
@@ -16,12 +16,15 @@ import pyoxigraph as ox
 from fastapi import APIRouter, Request
 from starlette.responses import JSONResponse, Response
 
+from migration_kg.core.errors import QueryTimeout
 from migration_kg.core.formats import RdfFormat, ResultFormat
 from migration_kg.core.namespaces import PREFIXES, SD
 from migration_kg.core.settings import Settings
-from migration_kg.serve.engine import QueryEngine
+from migration_kg.serve.backend import Backend
+from migration_kg.web.admission import Admission, current_lane, remaining_s
 from migration_kg.web.cache import ResultCache
 from migration_kg.web.errors import CORS_HEADERS
+from migration_kg.web.metrics import CONTENT_TYPE, Metrics
 from migration_kg.web.negotiation import etag_matches, negotiate
 from migration_kg.web.protocol import SparqlRequest, parse_sparql_request
 from migration_kg.web.service_description import Describer, endpoint_url
@@ -35,10 +38,12 @@ class AppState:
     """Everything the routes need, built once by ``create_app``."""
 
     settings: Settings
-    engine: QueryEngine
+    engine: Backend
     describer: Describer
     etag: str  # weak: every format of a response is the same data for one build
     cache: ResultCache | None = None  # off unless the server was asked for it
+    admission: Admission | None = None
+    metrics: Metrics | None = None
 
 
 @router.api_route("/sparql", methods=["GET", "HEAD", "POST"])
@@ -56,18 +61,29 @@ async def sparql_response(request: Request, state: AppState) -> Response:
         sd_format = negotiate(req.accept, req.formats, tuple(RdfFormat))
         triples = state.describer.service_description(endpoint_url(request, state.settings))
         return _respond(_rdf(triples, sd_format), sd_format, state)
+    # Relative IRIs resolve against the endpoint's own URL, as Oxigraph and Fuseki do.
+    base_iri = endpoint_url(request, state.settings)
     cache, key = state.cache, None
     if cache is not None:
-        key = cache.key(req.query, req.default_graph_uris, req.named_graph_uris)
+        key = cache.key(req.query, req.default_graph_uris, req.named_graph_uris, base_iri)
         hit = cache.get(key, req.accept, req.formats)
         if hit is not None:
             return _answered(hit.body, hit.fmt, hit.truncated, state, cached="hit")
-    answer = await state.engine.answer_async(
-        req.query,
-        partial(_choose, req),
-        default_graph_uris=req.default_graph_uris,
-        named_graph_uris=req.named_graph_uris,
-    )
+    try:
+        answer = await state.engine.answer_async(
+            req.query,
+            partial(_choose, req),
+            default_graph_uris=req.default_graph_uris,
+            named_graph_uris=req.named_graph_uris,
+            timeout_s=remaining_s(),  # time spent waiting for a slot counts
+            base_iri=base_iri,
+            background=current_lane.get() == "heavy",
+        )
+    except QueryTimeout as exc:
+        if type(exc) is not QueryTimeout:  # busy, aborted: their own message
+            raise
+        limit = state.settings.query_timeout_s
+        raise QueryTimeout(f"query exceeded the {limit:g} s timeout") from exc
     if cache is not None and key is not None:
         cache.put(key, answer.offered, answer.fmt, answer.body, answer.truncated)
         return _answered(answer.body, answer.fmt, answer.truncated, state, cached="miss")
@@ -110,16 +126,29 @@ async def void(request: Request) -> Response:
 
 @router.api_route("/health", methods=["GET", "HEAD"])
 async def health(request: Request) -> Response:
-    """Liveness and what is being served (for probes and operators)."""
+    """Liveness and what is being served (for probes and operators); never queued."""
     state: AppState = request.app.state.emk
     body: dict[str, Any] = {
         "status": "ok",
         "build_hash": state.engine.build_hash,
         "quads": len(state.engine),
     }
+    if state.admission is not None:
+        body["lanes"] = {
+            lane: {"running": running, "waiting": waiting}
+            for lane, (running, waiting) in state.admission.depth().items()
+        }
     if state.cache is not None:
         body["result_cache"] = state.cache.stats()
     return JSONResponse(body, headers={"Cache-Control": "no-store"})
+
+
+@router.api_route("/metrics", methods=["GET", "HEAD"])
+async def metrics(request: Request) -> Response:
+    """Prometheus text format: requests, latency, cancellations, rejections, lanes, memory."""
+    state: AppState = request.app.state.emk
+    body = state.metrics.render() if state.metrics is not None else b""
+    return Response(body, media_type=CONTENT_TYPE, headers={"Cache-Control": "no-store"})
 
 
 def _rdf(triples: list[ox.Triple], fmt: RdfFormat) -> bytes:

@@ -15,7 +15,7 @@ import pyoxigraph as ox
 from rdflib.namespace import PROV, RDF, RDFS, SKOS
 
 from migration_kg.core.queries import internal_query
-from migration_kg.serve.engine import QueryEngine
+from migration_kg.serve.backend import Backend
 from migration_kg.web.rendering import OxTerm, TermFormatter, Value
 from migration_kg.web.search import INTERNAL_ROW_CAP, INTERNAL_TIMEOUT_S
 
@@ -51,23 +51,23 @@ class ResourceView:
     type_iris: set[str] = field(default_factory=set)
 
 
-def exists(engine: QueryEngine, iri: str) -> bool:
+def exists(engine: Backend, iri: str) -> bool:
     """Whether ``iri`` occurs in the release (as subject or object)."""
     result = engine.query(internal_query("resource-exists.rq"), bindings=_bind(iri))
     return bool(result.boolean)
 
 
-def describe(engine: QueryEngine, iri: str) -> list[ox.Triple]:
+def describe(engine: Backend, iri: str) -> list[ox.Triple]:
     """The resource's concise bounded description (see ``resource-description.rq``)."""
     return _internal_triples(engine, "resource-description.rq", iri)
 
 
-def ontology_module(engine: QueryEngine, iri: str) -> list[ox.Triple]:
+def ontology_module(engine: Backend, iri: str) -> list[ox.Triple]:
     """An ontology module's description and the terms it defines; empty for other IRIs."""
     return _internal_triples(engine, "ontology-module.rq", iri)
 
 
-def _internal_triples(engine: QueryEngine, name: str, iri: str) -> list[ox.Triple]:
+def _internal_triples(engine: Backend, name: str, iri: str) -> list[ox.Triple]:
     """Run an internal CONSTRUCT about one IRI, with the server's (not the client's) limits."""
     result = engine.query(
         internal_query(name),
@@ -79,7 +79,7 @@ def _internal_triples(engine: QueryEngine, name: str, iri: str) -> list[ox.Tripl
 
 
 def resource_view(
-    engine: QueryEngine, iri: str, triples: list[ox.Triple], fmt: TermFormatter
+    engine: Backend, iri: str, triples: list[ox.Triple], fmt: TermFormatter
 ) -> ResourceView:
     """Group the description by property; amounts and other blank nodes are shown inline."""
     view = ResourceView(iri, fmt.labels.get(iri) or iri)
@@ -122,7 +122,7 @@ def _value(term: OxTerm, blank: dict[str, dict[str, list[OxTerm]]], fmt: TermFor
     return fmt.term(term)
 
 
-def _inbound(engine: QueryEngine, iri: str, fmt: TermFormatter) -> list[Fact]:
+def _inbound(engine: Backend, iri: str, fmt: TermFormatter) -> list[Fact]:
     result = engine.query(
         internal_query("resource-inbound.rq"), bindings=_bind(iri), row_cap=_INBOUND_LIMIT
     )
@@ -153,7 +153,7 @@ class Term:
         return (self.value.iri or "").rpartition("#")[2]
 
 
-def ontology_terms(engine: QueryEngine, fmt: TermFormatter) -> dict[str, list[Term]]:
+def ontology_terms(engine: Backend, fmt: TermFormatter) -> dict[str, list[Term]]:
     """Classes and properties by kind, each with its definition and neighbours (sub = inverse)."""
     result = engine.query(
         internal_query("ontology-terms.rq"), timeout_s=INTERNAL_TIMEOUT_S, row_cap=INTERNAL_ROW_CAP
@@ -187,7 +187,7 @@ class HomeView:
     next_steps: list[tuple[Value, str]]
 
 
-def home_view(engine: QueryEngine, fmt: TermFormatter, next_steps: int = 10) -> HomeView:
+def home_view(engine: Backend, fmt: TermFormatter, next_steps: int = 10) -> HomeView:
     """Counts per main class and the entry points: routes, partner countries, next steps."""
     counts = engine.query(internal_query("home-counts.rq"), timeout_s=INTERNAL_TIMEOUT_S)
     entries = engine.query(
