@@ -44,7 +44,7 @@ from migration_kg.serve.http_lean import LeanClient, LeanHTTPError
 from migration_kg.serve.published import Names, Release, read_pointer, read_release
 from migration_kg.serve.query_scan import scan_query
 from migration_kg.serve.remote_results import read_json_results, read_ntriples
-from migration_kg.serve.sparql_rewrite import rename_graphs, with_values
+from migration_kg.serve.sparql_rewrite import absolute_iris, rename_graphs, with_values
 from migration_kg.serve.store_http import (
     NTRIPLES,
     REFUSED,
@@ -299,8 +299,8 @@ class RemoteEngine:
     ) -> _Request:
         """The embedded engine's checks, then the text and dataset the store is sent.
 
-        With ``base_iri``, relative IRIs resolve against it as embedded: the store is sent the
-        query behind a ``BASE`` line (a query's own BASE still wins, coming later).
+        With ``base_iri``, relative IRIs resolve against it as embedded (a query's own BASE
+        still wins): the store is sent them written out in full.
         """
         scan = scan_query(text)
         if scan.is_update:
@@ -309,9 +309,7 @@ class RemoteEngine:
         if refused:
             raise BadRequest(f"SERVICE is not allowed for {', '.join(refused)}", "query")
         self._check_syntax(text, base_iri)
-        sent = rename_graphs(text, self._versions)
-        if base_iri:
-            sent = f"BASE {ox.NamedNode(base_iri)}\n{sent}"
+        sent = rename_graphs(absolute_iris(text, base_iri) if base_iri else text, self._versions)
         if bindings:
             sent = with_values(sent, [bindings])
         form: dict[str, str | list[str]] = {"query": sent}
