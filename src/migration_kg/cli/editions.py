@@ -1,27 +1,16 @@
-"""Edition commands: ``edition new``, ``draft``, ``diff``, ``release`` (registered by ``cli``).
-
-A module of its own so that ``cli.py`` stays short; it also holds :func:`reporting`, the one
-place every command turns package errors into a message and an exit code (0 ok, 1 shapes
-violated, 2 bad input or usage), because ``cli`` imports this module and not the reverse.
-"""
+"""Edition commands: ``edition new``, ``draft``, ``diff``, ``release``."""
 
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from migration_kg.core.errors import (
-    MigrationKGError,
-    QuerySyntaxError,
-    SourceError,
-    ValidationFailed,
-)
+from migration_kg.cli.app import app
+from migration_kg.cli.reporting import reporting
 from migration_kg.core.settings import Settings
 from migration_kg.editions.diff import diff_releases
 from migration_kg.editions.diff_render import render_json, render_text, render_turtle
@@ -38,23 +27,6 @@ class DiffFormat(StrEnum):
     MARKDOWN = "markdown"
     JSON = "json"
     TURTLE = "turtle"
-
-
-@contextmanager
-def reporting() -> Iterator[None]:
-    """Turn package errors into a message on stderr and the documented exit code."""
-    try:
-        yield
-    except ValidationFailed as exc:
-        typer.echo(exc.report.render_text(), err=True)
-        raise typer.Exit(exc.exit_code) from exc
-    except QuerySyntaxError as exc:
-        where = ":".join(str(n) for n in ("query", exc.line, exc.column) if n is not None)
-        typer.echo(f"{where}: {exc}", err=True)
-        raise typer.Exit(exc.exit_code) from exc
-    except MigrationKGError as exc:
-        typer.echo(str(exc) if isinstance(exc, SourceError) else f"error: {exc}", err=True)
-        raise typer.Exit(exc.exit_code) from exc
 
 
 @edition_app.command("new")
@@ -124,9 +96,7 @@ def release_command() -> None:
     typer.echo(f"{done}: {release.version} in {release.path}")
 
 
-def register(app: typer.Typer) -> None:
-    """Add the edition commands to the command line."""
-    app.add_typer(edition_app, name="edition")
-    app.command("draft")(draft_command)
-    app.command("diff")(diff_command)
-    app.command("release")(release_command)
+app.add_typer(edition_app, name="edition")
+app.command("draft")(draft_command)
+app.command("diff")(diff_command)
+app.command("release")(release_command)
