@@ -10,6 +10,7 @@ from __future__ import annotations
 
 # The order of these imports is the order of the commands in --help.
 from migration_kg.cli import release, serving  # isort: split
+
 from migration_kg.cli import editions
 from migration_kg.cli.app import app
 
