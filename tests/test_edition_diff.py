@@ -98,7 +98,7 @@ def test_json_has_the_documented_shape_and_is_deterministic(second_edition: Seco
     assert _cli(*args)[1] == first
     body = json.loads(first)
     assert list(body) == ["old", "new", "changes"]
-    assert (body["old"], body["new"]) == ("0.1.0+2025-03", "0.1.0+2025-06")
+    assert (body["old"], body["new"]) == ("0.2.0+2025-03", "0.2.0+2025-06")
     for change in body["changes"]:
         assert list(change) == ["resource", "graph", "change", "kind", "added", "removed"]
         assert change["change"] in ("added", "removed", "changed")
@@ -120,7 +120,7 @@ def test_text_and_markdown_group_changes_as_a_reader_asks(second_edition: Second
     assert "graph:inferred: " in text[derived:]
     code, markdown, _ = _cli("diff", old, new, "--format", "markdown")
     assert code == 0
-    assert markdown.startswith("# What changed from 0.1.0+2025-03 to 0.1.0+2025-06")
+    assert markdown.startswith("# What changed from 0.2.0+2025-03 to 0.2.0+2025-06")
     assert "## Next steps done (1)" in markdown and "| `graph:inferred` |" in markdown
 
 
@@ -163,7 +163,7 @@ def test_bad_input_is_one_line_and_exit_2(second_edition: SecondEdition, tmp_pat
     major = _copy_release(second_edition.new, tmp_path / "major", "1.0.0+2025-06")
     code, _, err = _cli("diff", str(second_edition.old), str(major))
     assert (code, len(err.strip().splitlines())) == (2, 1)
-    assert "error: cannot compare release 0.1.0+2025-03 with 1.0.0+2025-06" in err
+    assert "error: cannot compare release 0.2.0+2025-03 with 1.0.0+2025-06" in err
     assert "ontology major versions differ (0 vs 1)" in err
     code, _, err = _cli("diff", str(tmp_path / "missing"), new)
     assert (code, len(err.strip().splitlines())) == (2, 1)

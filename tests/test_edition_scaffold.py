@@ -164,7 +164,7 @@ def test_a_scaffolded_edition_is_built_and_audited_on_its_own(tmp_path: Path) ->
     )  # fmt: skip
     assert code == 0, err
     result = build(settings)
-    assert result.version == "0.1.0+2025-06"
+    assert result.version == "0.2.0+2025-06"
     assert result.validation.conforms
     assert result.instances["https://w3id.org/eu-migration-kg/ontology#ReportSection"] == 136
     new = audit_release(settings, None, "2025-06")  # the text: audit.toml's source

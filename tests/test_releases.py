@@ -23,15 +23,15 @@ def _release(built: Any, *args: str, archive: Path) -> tuple[int, str, str]:
 
 def test_the_release_version_names_the_newest_edition(built_release: Any) -> None:
     release = ReleaseDir.open(built_release.dist)
-    assert release.version == built_release.result.version == "0.1.0+2025-03"
-    assert (release.ontology_version, release.major, release.edition) == ("0.1.0", 0, "2025-03")
+    assert release.version == built_release.result.version == "0.2.0+2025-03"
+    assert (release.ontology_version, release.major, release.edition) == ("0.2.0", 0, "2025-03")
 
 
 def test_release_publishes_once_and_never_changes(built_release: Any, tmp_path: Path) -> None:
     archive = tmp_path / "releases"
     code, out, _ = _release(built_release, archive=archive)
-    assert code == 0 and out.startswith("published: 0.1.0+2025-03")
-    folder = archive / "0.1.0+2025-03"
+    assert code == 0 and out.startswith("published: 0.2.0+2025-03")
+    folder = archive / "0.2.0+2025-03"
     manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
     assert sorted(p.name for p in folder.iterdir()) == sorted([*manifest["artefacts"], MANIFEST])
     code, out, _ = _release(built_release, archive=archive)
@@ -45,9 +45,9 @@ def test_release_publishes_once_and_never_changes(built_release: Any, tmp_path: 
         app, ["release"], env={"EMK_DIST_DIR": str(other), "EMK_RELEASES_DIR": str(archive)}
     )
     assert result.exit_code == 2
-    assert "release 0.1.0+2025-03 is already published" in result.stderr
+    assert "release 0.2.0+2025-03 is already published" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
-    assert [r.version for r in archived(archive)] == ["0.1.0+2025-03"]
+    assert [r.version for r in archived(archive)] == ["0.2.0+2025-03"]
 
 
 def test_archived_releases_are_ordered_by_edition(built_release: Any, tmp_path: Path) -> None:

@@ -27,7 +27,7 @@ from migration_kg.editions.releases import ReleaseDir, publish
 from migration_kg.serve.engine import QueryEngine
 
 BROWSER = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}
-OLD, NEW = "0.1.0+2025-03", "0.1.0+2025-06"
+OLD, NEW = "0.2.0+2025-03", "0.2.0+2025-06"
 CS = Namespace("http://purl.org/vocab/changeset/schema#")
 
 
