@@ -33,6 +33,11 @@ class Settings:
     query_timeout_s: float = 5.0
     result_row_cap: int = 10_000
     max_request_bytes: int = 1_000_000
+    # Query intake (serve/intake.py): text length, bracket nesting, tree depth, group size.
+    max_query_length: int = 100_000
+    max_query_nesting: int = 64
+    max_query_depth: int = 256
+    max_query_patterns: int = 48
     service_allowlist: tuple[str, ...] = ()
     reasoner: str = "rules"  # or "owlrl", the slow reference engine
     validation_workers: int = 0  # processes for SHACL validation; 0 = one per CPU (at most 4)

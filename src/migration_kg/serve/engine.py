@@ -37,6 +37,7 @@ from migration_kg.core.formats import RdfFormat, ResultFormat
 from migration_kg.core.names import DATASET_ARTEFACT, MANIFEST
 from migration_kg.core.namespaces import PREFIXES
 from migration_kg.core.settings import Settings
+from migration_kg.serve.intake import QueryLimits, check_query
 from migration_kg.serve.query_scan import scan_query
 from migration_kg.serve.results_io import (
     Term,
@@ -167,8 +168,9 @@ class _Workers:
     process alive at exit. Threads do not survive ``fork``: a child starts with a fresh pool.
     """
 
-    def __init__(self, parallel: int, limit: int) -> None:
+    def __init__(self, parallel: int, limit: int, stack_bytes: int) -> None:
         self.parallel, self.limit = parallel, limit
+        self.stack_bytes = stack_bytes  # pyoxigraph recurses on this stack (serve/intake.py)
         self._reset()
 
     def _reset(self) -> None:
@@ -203,7 +205,11 @@ class _Workers:
     def _grow(self) -> None:
         """Start threads until ``parallel`` are not stuck (within ``limit``); lock held."""
         while self._threads - self._stuck < self.parallel and self._threads < self.limit:
-            threading.Thread(target=self._serve, name="emk-query", daemon=True).start()
+            default = threading.stack_size(self.stack_bytes)
+            try:
+                threading.Thread(target=self._serve, name="emk-query", daemon=True).start()
+            finally:
+                threading.stack_size(default)
             self._threads += 1
 
     def _serve(self) -> None:
@@ -244,7 +250,8 @@ class QueryEngine:
         self.settings = settings
         self.manifest = manifest
         self.build_hash = str(manifest.get("build_hash", ""))
-        self._workers = _Workers(os.cpu_count() or 1, _MAX_THREADS)
+        self._limits = QueryLimits.from_settings(settings)
+        self._workers = _Workers(os.cpu_count() or 1, _MAX_THREADS, self._limits.stack_bytes)
         self._quads: int | None = None
         self._prefixes = _default_prefixes()
 
@@ -418,6 +425,7 @@ class QueryEngine:
         bindings: Mapping[str, ox.NamedNode | ox.Literal] | None = None,
     ) -> _Job:
         """Refuse what must not run; build pyoxigraph's dataset and substitution arguments."""
+        check_query(text, self._limits)  # before any parser: too deep a query kills the process
         scan = scan_query(text)
         if scan.is_update:
             raise BadRequest("SPARQL updates are not accepted: this endpoint is read-only", "query")
