@@ -309,15 +309,21 @@ def serve_command(
         from migration_kg.web.app import create_app
         from migration_kg.web.cache import ResultCache
 
+        stats = server.WorkerStats()
+
         def build_app() -> FastAPI:
             engine = QueryEngine.from_release(settings)
             result_cache = ResultCache(engine.build_hash, cache_mb * 2**20) if cache else None
-            return create_app(settings, engine, result_cache=result_cache)
+            app = create_app(settings, engine, result_cache=result_cache)
+            app.state.worker_stats = stats  # /health reports the supervisor's restarts
+            return app
 
         processes = workers or server.default_workers()
         sockets = server.listen(settings.host, settings.port, processes)  # fail before loading
         # The app writes one JSON line per request itself: uvicorn's access log stays off.
-        server.run(build_app, sockets, processes, access_log=False, timeout_graceful_shutdown=5)
+        server.run(
+            build_app, sockets, processes, stats, access_log=False, timeout_graceful_shutdown=5
+        )
 
 
 def _enable_access_log() -> None:

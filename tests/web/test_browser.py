@@ -23,6 +23,7 @@ from web_support import LiveServer
 
 from migration_kg.serve.engine import QueryEngine
 from migration_kg.web.rendering import format_eur
+from migration_kg.web.security import PAGE_POLICY
 
 CHROMIUM = Path("/usr/bin/chromium")
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "build" / "screenshots"
@@ -55,16 +56,29 @@ SELECT (COUNT(?o) AS ?n) WHERE { ?o emk:refArea <%(iri)s> }
 COUNTRY = "https://w3id.org/eu-migration-kg/id/country/"
 
 
+# Records every Content-Security-Policy violation of the page (Chromium also logs them).
+CSP_WATCH = """
+window.__cspViolations = [];
+document.addEventListener("securitypolicyviolation", (e) => {
+  window.__cspViolations.push(`${e.violatedDirective} ${e.blockedURI} ${e.sourceFile}:${e.lineNumber}`);
+});
+"""
+
+
 @dataclass
 class Watch:
-    """What a page did that it should not: requests off this machine, console errors."""
+    """What a page did that it should not: requests off this machine, console errors, CSP
+    violations (the server's policy allows only what the pages use: web/security.py)."""
 
     outside: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    tab: Page | None = None
 
     def assert_clean(self) -> None:
         assert self.outside == [], f"requests left 127.0.0.1: {self.outside}"
         assert self.errors == [], f"console errors: {self.errors}"
+        violations = self.tab.evaluate("window.__cspViolations") if self.tab else []
+        assert violations == [], f"Content-Security-Policy violations: {violations}"
 
 
 @pytest.fixture(scope="module")
@@ -101,7 +115,9 @@ def page(browser: Browser, real_live: LiveServer) -> Iterator[tuple[Page, Watch]
             watch.errors.append(f"{message.text} ({message.location.get('url', '')})")
 
     context.route("**/*", guard)
+    context.add_init_script(CSP_WATCH)
     tab = context.new_page()
+    watch.tab = tab
     tab.on("console", console)
     tab.on("pageerror", lambda exc: watch.errors.append(f"uncaught: {exc}"))
     yield tab, watch
@@ -116,6 +132,7 @@ def test_home_page_loads(page: tuple[Page, Watch]) -> None:
     tab, watch = page
     response = tab.goto("/")
     assert response is not None and response.status == 200
+    assert response.headers["content-security-policy"] == PAGE_POLICY
     expect(tab.locator("h1")).to_have_text("EU Migration Knowledge Graph")
     expect(tab.get_by_role("link", name="Central Mediterranean").first).to_be_visible()
     _shot(tab, "home")
@@ -161,7 +178,9 @@ def test_query_page_runs_a_catalogue_query_in_yasgui(page: tuple[Page, Watch]) -
     tab, watch = page
     sparql: list[str] = []
     tab.on("request", lambda r: sparql.append(r.url) if "/sparql" in r.url else None)
-    tab.goto("/query")
+    response = tab.goto("/query")
+    assert response is not None
+    assert response.headers["content-security-policy"] == PAGE_POLICY
     expect(tab.locator("#yasgui .yasqe .CodeMirror").first).to_be_visible()
     expect(tab.locator("#query-text")).to_be_hidden()
     tab.locator("#example").select_option("central-med-tunisia-funding")
@@ -173,6 +192,15 @@ def test_query_page_runs_a_catalogue_query_in_yasgui(page: tuple[Page, Watch]) -
     expect(rows.first).to_be_visible()
     assert rows.count() > 0
     expect(active.locator(".yasr table thead")).to_contain_text("commitment")
+    # Drag a column's grip: the resizer writes its dragging style (allowed by its hash).
+    grip = active.locator(".grip-handle .grip-resizable").first
+    box = grip.bounding_box()
+    assert box is not None
+    tab.mouse.move(box["x"] + box["width"] / 2, box["y"] + 5)
+    tab.mouse.down()
+    tab.mouse.move(box["x"] + 40, box["y"] + 5, steps=4)
+    assert tab.evaluate("document.querySelectorAll('head style').length") >= 2
+    tab.mouse.up()
     assert sparql and all(urlsplit(u).path == "/sparql" for u in sparql), sparql
     _shot(tab, "query")
     watch.assert_clean()

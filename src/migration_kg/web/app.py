@@ -3,7 +3,8 @@
 All state (settings, engine, the service describer, the pages' search index and templates) is
 built here and hung on ``app.state``;
 there is no module-level app, so tests and the CLI each build their own. Middleware order, from
-the outside in: access log (sees the final status), CORS (also on errors), gzip.
+the outside in: access log (sees the final status), security headers, CORS (also on errors),
+gzip.
 
 /sparql takes a fast path: the same middleware and the same handler (``sparql_response``), but
 without FastAPI's per-request work (telemetry checks reading the environment, routing, the
@@ -31,6 +32,7 @@ from migration_kg.web.cache import ResultCache
 from migration_kg.web.errors import error_response, install_error_handlers
 from migration_kg.web.middleware import AccessLogMiddleware, CorsMiddleware
 from migration_kg.web.pages import router as pages_router
+from migration_kg.web.security import SecurityHeadersMiddleware
 from migration_kg.web.service_description import Describer
 from migration_kg.web.site import Site
 from migration_kg.web.sparql import AppState, router, sparql_response
@@ -94,6 +96,7 @@ def create_app(
     app.mount("/static", StaticFiles(directory=static), name="static")
     app.add_middleware(GZipMiddleware, minimum_size=1000, compresslevel=_GZIP_LEVEL)
     app.add_middleware(CorsMiddleware)
+    app.add_middleware(SecurityHeadersMiddleware)
     app.add_middleware(AccessLogMiddleware)
     app.sparql_fast = _with_middleware(_fast_sparql(state))
     return app
@@ -115,4 +118,4 @@ def _fast_sparql(state: AppState) -> ASGIApp:
 def _with_middleware(endpoint: ASGIApp) -> ASGIApp:
     """The app's own middleware, in the same order, around the fast path."""
     gzip = GZipMiddleware(endpoint, minimum_size=1000, compresslevel=_GZIP_LEVEL)
-    return AccessLogMiddleware(CorsMiddleware(gzip))
+    return AccessLogMiddleware(SecurityHeadersMiddleware(CorsMiddleware(gzip)))

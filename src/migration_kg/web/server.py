@@ -18,6 +18,7 @@ import contextlib
 import ctypes
 import gc
 import logging
+import mmap
 import os
 import signal
 import socket
@@ -37,6 +38,23 @@ GRACE_S = 10.0
 _STOP_SIGNALS = {signal.SIGTERM, signal.SIGINT}
 _PR_SET_PDEATHSIG = 1
 _STARTUP_FAILURE = 3  # uvicorn's exit code when the app cannot start
+
+
+class WorkerStats:
+    """Counts the supervisor shares with its workers: anonymous shared memory, made before the
+    fork, so that every worker reads (for /health) what the parent writes. One 8-byte counter
+    today, worker restarts; a metrics endpoint can read the same object."""
+
+    def __init__(self) -> None:
+        self._memory = mmap.mmap(-1, 8)
+
+    @property
+    def restarts(self) -> int:
+        """Workers that died and were replaced since the server started."""
+        return int.from_bytes(self._memory[:8], "little")
+
+    def count_restart(self) -> None:
+        self._memory[:8] = (self.restarts + 1).to_bytes(8, "little")
 
 
 def default_workers() -> int:
@@ -66,10 +84,17 @@ def listen(host: str, port: int, count: int = 1) -> list[socket.socket]:
     return sockets
 
 
-def run(factory: AppFactory, sockets: list[socket.socket], workers: int, **options: Any) -> None:
+def run(
+    factory: AppFactory,
+    sockets: list[socket.socket],
+    workers: int,
+    stats: WorkerStats | None = None,
+    **options: Any,
+) -> None:
     """Build the app with ``factory`` and serve it here (``workers`` 1) or in forked children.
 
-    ``sockets`` come from ``listen``; ``options`` go to ``uvicorn.Config``.
+    ``sockets`` come from ``listen``; ``stats`` (if given) counts restarts; ``options`` go to
+    ``uvicorn.Config``.
     """
     if workers <= 1:
         config = uvicorn.Config(factory(), **options)
@@ -80,7 +105,7 @@ def run(factory: AppFactory, sockets: list[socket.socket], workers: int, **optio
     # Blocked before the app exists, so that every thread it starts (query workers) inherits the
     # block: a thread with SIGCHLD unblocked would swallow it, and no restart would happen.
     mask = signal.pthread_sigmask(signal.SIG_BLOCK, signals)
-    supervisor = _Supervisor(factory, sockets, options)
+    supervisor = _Supervisor(factory, sockets, options, stats or WorkerStats())
     try:
         app = factory()
         _freeze()
@@ -118,9 +143,13 @@ class _Supervisor:
     """The parent of the worker processes: starts, restarts and stops them."""
 
     def __init__(
-        self, factory: AppFactory, sockets: list[socket.socket], options: dict[str, Any]
+        self,
+        factory: AppFactory,
+        sockets: list[socket.socket],
+        options: dict[str, Any],
+        stats: WorkerStats,
     ) -> None:
-        self.factory, self.sockets, self.options = factory, sockets, options
+        self.factory, self.sockets, self.options, self.stats = factory, sockets, options, stats
         self.children: dict[int, int] = {}  # pid → worker number (which socket it serves)
         self.parent = os.getpid()
 
@@ -154,7 +183,13 @@ class _Supervisor:
                 if code == _STARTUP_FAILURE:
                     log.error("worker %d could not start; stopping", pid)
                     return
-                log.warning("worker %d exited with %s; starting another", pid, code)
+                self.stats.count_restart()
+                log.warning(
+                    "worker %d exited with %s; starting another (restart %d)",
+                    pid,
+                    code,
+                    self.stats.restarts,
+                )
                 time.sleep(0.1)  # a crash loop must not spin
                 self.fork(number, mask)
 
