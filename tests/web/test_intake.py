@@ -148,7 +148,7 @@ def test_real_queries_stay_well_inside_the_limits() -> None:
         "'''{{{{{{{{{{ \n ((((((('''",
         "# ((((((((((( \n",
         "<http://e/((((((((((>",
-        "\"\"\"a\\\"\"\"((((((((((\"\"\"",
+        '"""a\\"""(((((((((("""',
     ],
 )
 def test_brackets_in_strings_comments_and_iris_do_not_count(hidden: str) -> None:
