@@ -31,6 +31,7 @@ from rdflib import Graph, URIRef
 
 from migration_kg.build.loading import SourceKind, load_sources
 from migration_kg.build.reasoning import infer
+from migration_kg.core.options import Reasoner
 from migration_kg.core.settings import Settings
 
 ID = "https://w3id.org/eu-migration-kg/id/"
@@ -72,7 +73,7 @@ def status_mb(field: str) -> float:
     raise SystemExit(f"no {field} in /proc/self/status: this benchmark needs Linux")
 
 
-def measure(copies: int, reasoner: str, out: multiprocessing.connection.Connection) -> None:
+def measure(copies: int, reasoner: Reasoner, out: multiprocessing.connection.Connection) -> None:
     """In the child: build the graph, run infer() once, send back the figures."""
     graph = replicated(copies)
     gc.collect()
@@ -85,7 +86,7 @@ def measure(copies: int, reasoner: str, out: multiprocessing.connection.Connecti
     out.send((len(graph), result.total, seconds, peak, peak - before))
 
 
-def run(copies: int, reasoner: str, timeout: float) -> tuple[object, ...] | None:
+def run(copies: int, reasoner: Reasoner, timeout: float) -> tuple[object, ...] | None:
     """One measurement in a forked child; None if it ran out of time."""
     context = multiprocessing.get_context("fork")
     receive, send = context.Pipe(duplex=False)
@@ -125,9 +126,9 @@ def main() -> None:
     print(" | ".join(header))
     print(" | ".join("-" * len(h) for h in header))
     for name, copies, target in sizes:
-        for reasoner in ("rules", "owlrl"):
+        for reasoner in Reasoner:
             estimate = schema + copies * data
-            if reasoner == "owlrl" and target > args.owlrl_max:
+            if reasoner is Reasoner.OWLRL and target > args.owlrl_max:
                 print(f"{name} | {copies} | {estimate} | owlrl | skipped (--owlrl-max) | | |")
                 continue
             figures = run(copies, reasoner, args.timeout)

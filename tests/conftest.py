@@ -7,14 +7,14 @@ release shares (tests/web and the shape tests use it too): building is the slow 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from kg_helpers import REPO, TINY_DATA, make_project
+from editions_support import SecondEdition, make_second_edition
+from kg_helpers import REPO, TINY_DATA, BuiltRelease, make_project, vocab_path
 from migration_kg.build.periods import write_periods
-from migration_kg.build.pipeline import BuildResult, build
+from migration_kg.build.pipeline import build
 from migration_kg.core.errors import ValidationFailed
 from migration_kg.core.settings import Settings
 
@@ -28,18 +28,6 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
 
 
-@dataclass(frozen=True)
-class BuiltRelease:
-    """The session's build: its settings, its result and the release directory."""
-
-    settings: Settings
-    result: BuildResult
-
-    @property
-    def dist(self) -> Path:
-        return self.settings.dist
-
-
 @pytest.fixture(scope="session")
 def built_release(tmp_path_factory: pytest.TempPathFactory) -> BuiltRelease:
     """The real repository, built once into a temporary dist/."""
@@ -48,6 +36,12 @@ def built_release(tmp_path_factory: pytest.TempPathFactory) -> BuiltRelease:
         return BuiltRelease(settings=settings, result=build(settings))
     except ValidationFailed as exc:  # show what is wrong, not only how much
         pytest.fail(f"the repository does not build:\n{exc.report.render_text()[:8000]}")
+
+
+@pytest.fixture(scope="session")
+def shared_vocab() -> Path:
+    """``../shared/vocab``; fails the test (never skips it) when the folder is missing."""
+    return vocab_path()
 
 
 @pytest.fixture()
@@ -61,3 +55,15 @@ def tiny_project(tmp_path: Path) -> Callable[..., Settings]:
         return settings
 
     return create
+
+
+@pytest.fixture(scope="session")
+def second_edition(
+    tmp_path_factory: pytest.TempPathFactory, built_release: BuiltRelease
+) -> SecondEdition:
+    """A copy of the repository with the test edition of tests/editions_support.py, built."""
+    settings = make_second_edition(tmp_path_factory.mktemp("second-edition") / "repo")
+    try:
+        return SecondEdition(built_release.dist, settings, build(settings))
+    except ValidationFailed as exc:
+        pytest.fail(f"the second edition does not build:\n{exc.report.render_text()[:8000]}")

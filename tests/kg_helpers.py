@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import shutil
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from rdflib import Graph
 from rdflib.compare import graph_diff, isomorphic, to_isomorphic
 
+from migration_kg.build.pipeline import BuildResult
+from migration_kg.core.settings import Settings
+
 REPO = Path(__file__).resolve().parents[1]
+# Offline snapshots of the EU vocabularies (authority tables, DCAT-AP shapes): CI always has them.
+VOCAB = REPO.parent / "shared" / "vocab"
 
 TINY_DATA = """\
 @prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
@@ -49,3 +55,31 @@ def assert_isomorphic(expected: Graph, actual: Graph, what: str) -> None:
     lines += [f"- {s.n3()} {p.n3()} {o.n3()}" for s, p, o in sorted(only_expected)[:20]]
     lines += [f"+ {s.n3()} {p.n3()} {o.n3()}" for s, p, o in sorted(only_actual)[:20]]
     pytest.fail("\n".join(lines))
+
+
+def vocab_path(relpath: str = "") -> Path:
+    """A file (or, with no argument, the folder) of ``../shared/vocab``.
+
+    A test that needs one fails without it, never skips: a green run must have checked the
+    links and the description against the real vocabularies.
+    """
+    path = VOCAB / relpath
+    if not (path.is_file() if relpath else path.is_dir()):
+        pytest.fail(
+            f"{path} not found: the offline vocabulary snapshots (../shared/vocab, beside the "
+            "checkout) are needed by this test; CI always has them",
+            pytrace=False,
+        )
+    return path
+
+
+@dataclass(frozen=True)
+class BuiltRelease:
+    """The session's build: its settings, its result and the release directory."""
+
+    settings: Settings
+    result: BuildResult
+
+    @property
+    def dist(self) -> Path:
+        return self.settings.dist

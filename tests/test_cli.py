@@ -16,8 +16,7 @@ import httpx
 import pytest
 from typer.testing import CliRunner
 
-from conftest import BuiltRelease
-from kg_helpers import REPO
+from kg_helpers import REPO, BuiltRelease
 from migration_kg.cli import app
 from migration_kg.core.settings import Settings
 
@@ -146,9 +145,6 @@ def test_stats_reads_the_manifest(built_release: BuiltRelease) -> None:
 
 
 def test_query_table_and_formats(built_release: BuiltRelease) -> None:
-    pytest.importorskip(
-        "migration_kg.serve.engine", reason="the endpoint's engine has not landed yet"
-    )
     prefixed = (
         "PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>\n"
         "SELECT ?label WHERE {\n"
@@ -165,9 +161,6 @@ def test_query_table_and_formats(built_release: BuiltRelease) -> None:
 
 
 def test_query_by_id_and_file(built_release: BuiltRelease) -> None:
-    pytest.importorskip(
-        "migration_kg.serve.engine", reason="the endpoint's engine has not landed yet"
-    )
     query = sorted((REPO / "queries").rglob("*.rq"))[0]
     code, by_file, _ = _run(built_release.settings, "query", "--file", str(query), "-f", "csv")
     assert code == 0
@@ -177,9 +170,6 @@ def test_query_by_id_and_file(built_release: BuiltRelease) -> None:
 
 
 def test_query_syntax_error_exits_2(built_release: BuiltRelease) -> None:
-    pytest.importorskip(
-        "migration_kg.serve.engine", reason="the endpoint's engine has not landed yet"
-    )
     code, _, err = _run(built_release.settings, "query", "SELEC ?x")
     assert code == 2
     assert err.startswith("query:1:")
@@ -198,7 +188,6 @@ def _free_port() -> int:
 @pytest.mark.slow
 def test_serve_answers_sparql_on_127_0_0_1(built_release: BuiltRelease) -> None:
     """`migration-kg serve` in its own process, asked one query over loopback, then stopped."""
-    pytest.importorskip("migration_kg.web.app", reason="the endpoint has not landed yet")
     port = _free_port()
     env = {
         **os.environ,

@@ -27,8 +27,7 @@ import pyoxigraph as ox
 import pytest
 from rdflib import Graph
 
-from conftest import BuiltRelease
-from kg_helpers import REPO
+from kg_helpers import REPO, BuiltRelease
 
 QUERIES = sorted((REPO / "queries" / "competency").glob("*.rq"))
 GOLDEN = REPO / "tests" / "golden" / "competency"

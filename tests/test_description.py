@@ -11,13 +11,11 @@ import hashlib
 from collections import Counter
 
 import pyshacl
-import pytest
 from rdflib import Graph, Literal, Namespace
 from rdflib.namespace import DCAT, DCTERMS, RDF, SH, SKOS, VOID, XSD
 
-from conftest import BuiltRelease
-from kg_helpers import REPO
-from migration_kg.build.description import (
+from kg_helpers import BuiltRelease, vocab_path
+from migration_kg.build.release.description import (
     DATASET,
     DescriptionInput,
     describe,
@@ -25,7 +23,7 @@ from migration_kg.build.description import (
 )
 from migration_kg.core.namespaces import CONTENT_GRAPHS, GRAPH_LINKS, GRAPH_METADATA
 
-DCAT_AP = REPO.parent / "shared" / "vocab" / "dcat-ap-3.0.1" / "dcat-ap-SHACL.ttl"
+DCAT_AP = "dcat-ap-3.0.1/dcat-ap-SHACL.ttl"  # under ../shared/vocab
 SPDX = Namespace("http://spdx.org/rdf/terms#")
 
 
@@ -33,9 +31,8 @@ def metadata(built_release: BuiltRelease) -> Graph:
     return built_release.result.content.graphs[GRAPH_METADATA]
 
 
-@pytest.mark.skipif(not DCAT_AP.is_file(), reason=f"DCAT-AP 3.0.1 shapes not found at {DCAT_AP}")
 def test_description_is_valid_dcat_ap(built_release: BuiltRelease) -> None:
-    shapes = Graph().parse(DCAT_AP)
+    shapes = Graph().parse(vocab_path(DCAT_AP))
     # The official 3.0.1 file lists two property shapes of dcat:DataServiceShape that it never
     # defines; pySHACL refuses such dangling references, so they are dropped (nothing to check).
     for shape, prop in list(shapes.subject_objects(SH.property)):
@@ -88,8 +85,11 @@ def test_void_counts_linksets_per_target(built_release: BuiltRelease) -> None:
         )
         stated[key] += int(graph.value(linkset, VOID.triples))  # type: ignore[arg-type]
     assert sum(stated.values()) == sum(
-        1 for p in (SKOS.exactMatch, SKOS.closeMatch) for _ in links.subject_objects(p)
+        1
+        for p in (SKOS.exactMatch, SKOS.closeMatch, DCTERMS.subject)
+        for _ in links.subject_objects(p)
     )
+    assert stated[("http://eurovoc.europa.eu/100141", str(DCTERMS.subject))] > 300
     assert (
         stated[("http://publications.europa.eu/resource/authority/country", str(SKOS.exactMatch))]
         == 64

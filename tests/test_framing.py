@@ -13,8 +13,8 @@ from rdflib import Graph, URIRef
 from rdflib.namespace import RDF
 from rdflib.term import BNode
 
-from conftest import BuiltRelease
-from migration_kg.build.framing import partner_country_documents
+from kg_helpers import BuiltRelease
+from migration_kg.build.release.framing import partner_country_documents
 from migration_kg.core.namespaces import EMK
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import owlready2
 import pytest
 from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import DCTERMS, OWL, RDF, RDFS, SKOS
@@ -136,7 +137,6 @@ def test_hermit_finds_the_ontology_consistent(ontology: Graph, data: Graph, tmp_
     xsd:date and the other Gregorian types are not in the OWL 2 datatype map, so HermiT refuses
     them; they are read as rdfs:Literal here, which can only weaken (never hide) a clash.
     """
-    owlready2 = pytest.importorskip("owlready2")
     graph = Graph()
     for s, p, o in ontology:
         if p != OWL.imports:  # every module is already in the union: no fetching

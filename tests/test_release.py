@@ -21,17 +21,14 @@ import pytest
 from rdflib import BNode, Dataset, Graph, Literal, URIRef
 from rdflib.namespace import RDF, RDFS, XSD
 
-from conftest import BuiltRelease
-from kg_helpers import REPO, assert_isomorphic
+from kg_helpers import REPO, BuiltRelease, assert_isomorphic
 from migration_kg.build import release as release_module
 from migration_kg.build.pipeline import build
-from migration_kg.build.rdfbytes import (
-    GraphUnion,
-    canonical_lines,
-    jsonld_context,
-    serialize_graph,
-    serialize_quads,
-)
+from migration_kg.build.release import dist as dist_module
+from migration_kg.build.release.canonical import canonical_lines
+from migration_kg.build.release.jsonld import jsonld_context
+from migration_kg.build.release.union import GraphUnion
+from migration_kg.build.release.writers import serialize_graph, serialize_quads
 from migration_kg.core.errors import ValidationFailed
 from migration_kg.core.formats import RdfFormat
 from migration_kg.core.namespaces import EMK, GRAPH_ONTOLOGY, PREFIXES, RELEASE_GRAPHS
@@ -205,7 +202,7 @@ def test_failure_while_writing_leaves_dist_untouched(
     def broken(*args: object, **kwargs: object) -> dict[str, object]:
         raise OSError("disk full")
 
-    monkeypatch.setattr(release_module, "manifest", broken)
+    monkeypatch.setattr(dist_module, "manifest", broken)
     with pytest.raises(OSError, match="disk full"):
         build(settings)
     assert (settings.dist / "emk.trig").read_bytes() == before

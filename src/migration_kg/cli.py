@@ -1,4 +1,5 @@
-"""Command line: ``migration-kg build | validate | query | export | stats | audit | serve``.
+"""Command line: ``migration-kg build | validate | query | export | stats | audit | serve``, and
+``edition new | draft | diff | release`` (in ``cli_editions``).
 
 Top of the flow: each command is a few lines over the package API. Errors are printed as
 ``path:line:col: message`` on stderr; exit codes are 0 ok, 1 shapes violated, 2 bad input or
@@ -10,8 +11,6 @@ from __future__ import annotations
 import json
 import logging
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
@@ -20,19 +19,17 @@ import typer
 
 from migration_kg.build.periods import write_periods
 from migration_kg.build.pipeline import BuildResult, build, check
-from migration_kg.build.reasoning import REASONERS
-from migration_kg.core.errors import (
-    MigrationKGError,
-    QuerySyntaxError,
-    SourceError,
-    ValidationFailed,
-)
+from migration_kg.cli_editions import register
+from migration_kg.cli_editions import reporting as _reporting
+from migration_kg.core.errors import SourceError
 from migration_kg.core.formats import RdfFormat, ResultFormat
 from migration_kg.core.names import MANIFEST, artefact
 from migration_kg.core.namespaces import GRAPH, compact_iri
+from migration_kg.core.options import Reasoner
 from migration_kg.core.queries import load_catalogue
 from migration_kg.core.settings import Settings
 from migration_kg.editions.audit import audit_release, render_audit
+from migration_kg.editions.scaffold import check_edition_name
 
 app = typer.Typer(
     help="Build, check, query and serve the EU Migration Knowledge Graph.",
@@ -42,24 +39,32 @@ app = typer.Typer(
 )
 
 
-Reasoner = StrEnum("Reasoner", {name.upper(): name for name in REASONERS})  # type: ignore[misc]
-
-
 class ReportFormat(StrEnum):
+    """``validate --format``: the report as text, Turtle (the SHACL report graph) or JSON."""
+
     TEXT = "text"
     TURTLE = "turtle"
     JSON = "json"
 
 
 class QueryFormat(StrEnum):
+    """``query --format``: an aligned table, or a SPARQL results format of the same name."""
+
     TABLE = "table"
     CSV = "csv"
     JSON = "json"
     TSV = "tsv"
     XML = "xml"
 
+    @property
+    def results(self) -> ResultFormat | None:
+        """The results format written (None for the table)."""
+        return None if self is QueryFormat.TABLE else ResultFormat[self.name]
+
 
 class ExportFormat(StrEnum):
+    """``export --format``: the release artefact in the RDF format of the same name."""
+
     TURTLE = "turtle"
     NTRIPLES = "ntriples"
     JSONLD = "jsonld"
@@ -67,22 +72,10 @@ class ExportFormat(StrEnum):
     TRIG = "trig"
     NQUADS = "nquads"
 
-
-@contextmanager
-def _reporting() -> Iterator[None]:
-    """Turn package errors into a message on stderr and the documented exit code."""
-    try:
-        yield
-    except ValidationFailed as exc:
-        typer.echo(exc.report.render_text(), err=True)
-        raise typer.Exit(exc.exit_code) from exc
-    except QuerySyntaxError as exc:
-        where = ":".join(str(n) for n in ("query", exc.line, exc.column) if n is not None)
-        typer.echo(f"{where}: {exc}", err=True)
-        raise typer.Exit(exc.exit_code) from exc
-    except MigrationKGError as exc:
-        typer.echo(str(exc) if isinstance(exc, SourceError) else f"error: {exc}", err=True)
-        raise typer.Exit(exc.exit_code) from exc
+    @property
+    def rdf(self) -> RdfFormat:
+        """The artefact's format (``emk.<extension>``)."""
+        return RdfFormat[self.name]
 
 
 @app.callback()
@@ -105,7 +98,7 @@ def build_command(
 ) -> None:
     """Load, check periods, validate, reason and write the release to dist/."""
     with _reporting():
-        result = build(Settings.from_env(reasoner=reasoner.value if reasoner else None))
+        result = build(Settings.from_env(reasoner=reasoner))
     typer.echo(render_summary(result))
 
 
@@ -165,8 +158,8 @@ def _render_result(result: Any, fmt: QueryFormat) -> bytes:
     if result.kind in ("CONSTRUCT", "DESCRIBE"):
         graph_format = RdfFormat.TURTLE if fmt is QueryFormat.TABLE else RdfFormat.NTRIPLES
         return bytes(result.serialize(graph_format))
-    if fmt is not QueryFormat.TABLE:
-        return bytes(result.serialize(ResultFormat.from_name(fmt.value)))
+    if fmt.results is not None:
+        return bytes(result.serialize(fmt.results))
     if result.kind == "ASK":
         return b"true\n" if result.boolean else b"false\n"
     rows = [["" if v is None else str(v) for v in row] for row in result.rows]
@@ -193,7 +186,7 @@ def export_command(
 ) -> None:
     """Write the release (all graphs; union for triple formats) to a file or stdout."""
     settings = Settings.from_env()
-    path = settings.dist / artefact(RdfFormat[fmt.name])
+    path = settings.dist / artefact(fmt.rdf)
     with _reporting():
         if not path.is_file():
             raise SourceError(path, "no release found; run `migration-kg build` first")
@@ -229,7 +222,10 @@ def periods_command() -> None:
 
 @app.command("audit")
 def audit_command(
-    source: Annotated[Path, typer.Option(help="The report's text, as extracted from the PDF.")],
+    source: Annotated[
+        Path | None,
+        typer.Option(help="The report's text, as extracted [default: source in audit.toml]."),
+    ] = None,
     edition: Annotated[str, typer.Option(help="Edition folder under data/.")] = "2025-03",
 ) -> None:
     """Check that every number, amount, percentage and date of the report is in the graph.
@@ -238,6 +234,7 @@ def audit_command(
     """
     settings = Settings.from_env()
     with _reporting():
+        check_edition_name(edition)
         sections = audit_release(settings, source, edition)
     typer.echo(render_audit(sections))
     total = sum(s.total for s in sections)
@@ -357,6 +354,9 @@ def render_summary(result: BuildResult) -> str:
         f"wrote {len(result.paths)} files to {result.paths[0].parent if result.paths else '-'}",
     ]
     return "\n".join(parts)
+
+
+register(app)  # edition new, draft, diff, release: after the commands above in --help
 
 
 def main() -> None:

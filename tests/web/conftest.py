@@ -8,6 +8,7 @@ from typing import Any
 
 import httpx
 import pytest
+from browser_support import browser, page  # noqa: F401 (Chromium fixtures for the browser tests)
 from web_support import MAX_BYTES, ROW_CAP, TIMEOUT_S, LiveServer, start_server, write_release
 
 from migration_kg.core.settings import Settings

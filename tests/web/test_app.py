@@ -6,7 +6,6 @@ import socket
 from typing import Any
 
 import httpx
-import pytest
 from fastapi import FastAPI
 from web_support import start_server
 
@@ -37,12 +36,9 @@ def test_server_shuts_down_cleanly(settings: Settings, engine: QueryEngine) -> N
         assert probe.connect_ex(("127.0.0.1", port)) != 0
 
 
-def test_real_release_is_served(request: pytest.FixtureRequest) -> None:
-    """Runs when tests/conftest.py provides the session-built release (the pipeline's)."""
-    try:
-        built: Any = request.getfixturevalue("built_release")
-    except pytest.FixtureLookupError:
-        pytest.skip("tests/conftest.py defines no built_release fixture")
+def test_real_release_is_served(built_release: Any) -> None:
+    """The session-built release of the repository (tests/conftest.py), served over loopback."""
+    built = built_release
     engine = QueryEngine.from_release(built.settings)
     server = start_server(built.settings, engine)
     try:

@@ -1,44 +1,23 @@
-"""The pages in a real browser: headless Chromium (Debian's /usr/bin/chromium) driven by Playwright.
+"""The pages in a real browser: headless Chromium driven by Playwright (browser_support.py).
 
-One browser for the module, one fresh context per test. Every request that does not go to the
-local server is aborted and recorded, and every console error is recorded; each test asserts
-that both lists are empty. Screenshots go to build/screenshots/ for people to look at.
-
-Chromium is installed by ``scripts/setup test`` (CI runs it); when it is missing these tests
-fail with that instruction rather than skip, so a green run always means the pages were seen.
+Each test asserts that no request left 127.0.0.1 and no console error occurred. Screenshots go
+to build/screenshots/ for people to look at.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from dataclasses import dataclass, field
 from decimal import Decimal
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from playwright.sync_api import Browser, ConsoleMessage, Page, Route, expect, sync_playwright
-from web_support import LiveServer
+from browser_support import Watch, shot
+from playwright.sync_api import Page, expect
 
 from migration_kg.serve.engine import QueryEngine
 from migration_kg.web.rendering import format_eur
 from migration_kg.web.security import PAGE_POLICY
 
-CHROMIUM = Path("/usr/bin/chromium")
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "build" / "screenshots"
-# The flags this machine needs (python.md): no sandbox as root, no GPU, and no background
-# connections to Google's hosts, which the closed network would refuse.
-FLAGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-TIMEOUT_MS = 10_000
 # Independent of the page's own query: the commitments that benefit the country, leaving out a
 # part of a package that benefits it too (the package counts its amount).
 FUNDING = """
@@ -56,79 +35,6 @@ SELECT (COUNT(?o) AS ?n) WHERE { ?o emk:refArea <%(iri)s> }
 COUNTRY = "https://w3id.org/eu-migration-kg/id/country/"
 
 
-# Records every Content-Security-Policy violation of the page (Chromium also logs them).
-CSP_WATCH = """
-window.__cspViolations = [];
-document.addEventListener("securitypolicyviolation", (e) => {
-  const where = `${e.sourceFile}:${e.lineNumber}`;
-  window.__cspViolations.push(`${e.violatedDirective} ${e.blockedURI} ${where}`);
-});
-"""
-
-
-@dataclass
-class Watch:
-    """What a page did that it should not: requests off this machine, console errors, CSP
-    violations (the server's policy allows only what the pages use: web/security.py)."""
-
-    outside: list[str] = field(default_factory=list)
-    errors: list[str] = field(default_factory=list)
-    tab: Page | None = None
-
-    def assert_clean(self) -> None:
-        assert self.outside == [], f"requests left 127.0.0.1: {self.outside}"
-        assert self.errors == [], f"console errors: {self.errors}"
-        violations = self.tab.evaluate("window.__cspViolations") if self.tab else []
-        assert violations == [], f"Content-Security-Policy violations: {violations}"
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    if not CHROMIUM.exists():
-        pytest.fail(
-            f"{CHROMIUM} is missing: run `scripts/setup test` (as root it installs Debian's "
-            "chromium) to run the browser tests",
-            pytrace=False,
-        )
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=FLAGS)
-        yield chromium
-        chromium.close()
-
-
-@pytest.fixture()
-def page(browser: Browser, real_live: LiveServer) -> Iterator[tuple[Page, Watch]]:
-    watch = Watch()
-    context = browser.new_context(base_url=real_live.url, service_workers="block")
-    context.set_default_timeout(TIMEOUT_MS)
-
-    def guard(route: Route) -> None:
-        url = route.request.url
-        if urlsplit(url).hostname == "127.0.0.1":
-            route.continue_()
-        else:
-            watch.outside.append(url)
-            route.abort()
-
-    def console(message: ConsoleMessage) -> None:
-        if message.type == "error":
-            watch.errors.append(f"{message.text} ({message.location.get('url', '')})")
-
-    context.route("**/*", guard)
-    context.add_init_script(CSP_WATCH)
-    tab = context.new_page()
-    watch.tab = tab
-    tab.on("console", console)
-    tab.on("pageerror", lambda exc: watch.errors.append(f"uncaught: {exc}"))
-    yield tab, watch
-    context.close()
-
-
-def _shot(tab: Page, name: str) -> None:
-    tab.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
-
-
 def test_home_page_loads(page: tuple[Page, Watch]) -> None:
     tab, watch = page
     response = tab.goto("/")
@@ -136,7 +42,7 @@ def test_home_page_loads(page: tuple[Page, Watch]) -> None:
     assert response.headers["content-security-policy"] == PAGE_POLICY
     expect(tab.locator("h1")).to_have_text("EU Migration Knowledge Graph")
     expect(tab.get_by_role("link", name="Central Mediterranean").first).to_be_visible()
-    _shot(tab, "home")
+    shot(tab, "home")
     watch.assert_clean()
 
 
@@ -157,7 +63,7 @@ def test_search_opens_a_country_page_with_chart_and_funding(
     tab.get_by_role("searchbox", name="Search").fill(typed)
     tab.get_by_role("button", name="Search").click()
     tab.wait_for_url(re.compile(rf"/search\?q={typed}$"))
-    _shot(tab, f"search-{slug}")
+    shot(tab, f"search-{slug}")
     tab.locator("main table").get_by_role("link", name=label, exact=True).click()
     tab.wait_for_url(re.compile(rf"/id/country/{slug}$"))
     expect(tab.locator("h1")).to_contain_text(label)
@@ -170,7 +76,7 @@ def test_search_opens_a_country_page_with_chart_and_funding(
     amount = tab.locator("[data-total]")
     expect(amount).to_have_attribute("data-total", str(Decimal(total)))
     expect(amount).to_have_text(format_eur(Decimal(total)))
-    _shot(tab, f"country-{slug}")
+    shot(tab, f"country-{slug}")
     watch.assert_clean()
 
 
@@ -203,5 +109,5 @@ def test_query_page_runs_a_catalogue_query_in_yasgui(page: tuple[Page, Watch]) -
     assert tab.evaluate("document.querySelectorAll('head style').length") >= 2
     tab.mouse.up()
     assert sparql and all(urlsplit(u).path == "/sparql" for u in sparql), sparql
-    _shot(tab, "query")
+    shot(tab, "query")
     watch.assert_clean()

@@ -28,10 +28,11 @@ from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.namespace import OWL, RDF, XSD
 from rdflib.term import Identifier
 
-from migration_kg.core.names import SOURCE_BASE
-from migration_kg.core.settings import Settings
 from migration_kg.core.errors import SourceError
+from migration_kg.core.formats import RdfFormat
+from migration_kg.core.names import SOURCE_BASE
 from migration_kg.core.namespaces import PREFIXES
+from migration_kg.core.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -163,7 +164,7 @@ def _read_turtle(
         raise SourceError(path, f"cannot read file: {exc}") from exc
     blank: dict[str, BNode] = {}  # fresh per file, as rdflib's parser makes them
     try:
-        parser = ox.parse(data, format=ox.RdfFormat.TURTLE, base_iri=path.as_uri())
+        parser = ox.parse(data, format=RdfFormat.TURTLE.oxigraph, base_iri=path.as_uri())
         triples = [
             (
                 _term(q.subject, blank, terms),

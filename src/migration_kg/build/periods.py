@@ -19,9 +19,6 @@ from pathlib import Path
 from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import RDF, RDFS, XSD
 
-from migration_kg.core.settings import Settings
-from migration_kg.core.errors import SourceError
-from migration_kg.core.names import GRANULARITY_BASE, PERIOD_BASE
 from migration_kg.build.loading import (
     LoadedSources,
     SourceFile,
@@ -30,7 +27,11 @@ from migration_kg.build.loading import (
     find_line,
     parse_turtle,
 )
+from migration_kg.core.errors import SourceError
+from migration_kg.core.formats import RdfFormat
+from migration_kg.core.names import GRANULARITY_BASE, PERIOD_BASE
 from migration_kg.core.namespaces import EMK, PREFIXES
+from migration_kg.core.settings import Settings
 
 _MONTHS = [calendar.month_name[m] for m in range(13)]
 _SEASONS = {"spring": (3, 5), "summer": (6, 8), "autumn": (9, 11)}
@@ -232,7 +233,7 @@ def write_periods(settings: Settings) -> Path:
     ]
     used = used_periods((f, parse_turtle(f.path)) for f in data)
     periods = [used[slug][0] for slug in sorted(used)]
-    body = period_graph(periods).serialize(format="turtle")
+    body = period_graph(periods).serialize(format=RdfFormat.TURTLE.rdflib_name)
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(_PERIOD_HEADER + body, encoding="utf-8")
     return target

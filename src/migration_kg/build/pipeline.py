@@ -14,7 +14,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from migration_kg.core.settings import Settings
 from migration_kg.build.loading import LoadedSources, SourceKind, load_sources
 from migration_kg.build.periods import check_periods
 from migration_kg.build.reasoning import ReasoningResult, infer
@@ -31,6 +30,7 @@ from migration_kg.build.validation import (
     start_validation,
     validate_sources,
 )
+from migration_kg.core.settings import Settings
 
 log = logging.getLogger(__name__)
 

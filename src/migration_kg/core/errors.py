@@ -20,6 +20,10 @@ class ConfigError(MigrationKGError):
     """A setting or environment variable has an unusable value."""
 
 
+class UnsupportedLibrary(MigrationKGError):
+    """An installed library's version is not one the project's patches to it were checked with."""
+
+
 class ReasoningError(MigrationKGError):
     """The ontology uses a construct the rules reasoner does not implement (named in it)."""
 

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from migration_kg.core.errors import ConfigError
 from migration_kg.core.names import BASE_IRI
+from migration_kg.core.options import Reasoner
 
 
 def _project_root() -> Path:
@@ -26,6 +27,7 @@ class Settings:
 
     root: Path = field(default_factory=_project_root)
     dist_dir: Path | None = None
+    releases_dir: Path | None = None  # archive of published releases, <dir>/<version>/
     base_iri: str = BASE_IRI
     public_base_url: str | None = None  # where the namespace is served, e.g. http://127.0.0.1:8000/
     host: str = "127.0.0.1"
@@ -39,7 +41,7 @@ class Settings:
     max_query_depth: int = 256
     max_query_patterns: int = 48
     service_allowlist: tuple[str, ...] = ()
-    reasoner: str = "rules"  # or "owlrl", the slow reference engine
+    reasoner: Reasoner = Reasoner.RULES  # or OWLRL, the slow reference engine
     validation_workers: int = 0  # processes for SHACL validation; 0 = one per CPU (at most 4)
 
     @property
@@ -68,6 +70,11 @@ class Settings:
     def dist(self) -> Path:
         return self.dist_dir if self.dist_dir is not None else self.root / "dist"
 
+    @property
+    def releases(self) -> Path:
+        """Where published releases are archived (``migration-kg release``), one folder each."""
+        return self.releases_dir if self.releases_dir is not None else self.root / "releases"
+
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:
         """Defaults, then ``EMK_*`` variables, then explicit overrides (None means 'not given').
@@ -87,6 +94,11 @@ class Settings:
 
 def _coerce(key: str, raw: str, annotation: object) -> object:
     text = str(annotation)
+    if text == "Reasoner":
+        if raw not in set(Reasoner):
+            accepted = ", ".join(Reasoner)
+            raise ConfigError(f"environment variable {key}={raw!r}: use one of {accepted}")
+        return Reasoner(raw)
     try:
         if "Path" in text:
             return Path(raw)

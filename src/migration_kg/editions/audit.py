@@ -10,11 +10,8 @@ period IRI), unless the edition's ``audit.toml`` waives it with a reason.
 from __future__ import annotations
 
 import contextlib
-import re
 import tomllib
-from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import date
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
@@ -24,66 +21,34 @@ from rdflib.term import Node
 
 from migration_kg.core.errors import SourceError
 from migration_kg.core.names import DATASET_ARTEFACT, PERIOD_BASE
-from migration_kg.core.namespaces import EMK, GRAPH_DATA, GRAPH_LINKS
+from migration_kg.core.namespaces import EMK, GRAPH_DATA, GRAPH_LINKS, ID
 from migration_kg.core.settings import Settings
+from migration_kg.editions.values import ReportValue, extract_values, normalise
+
+__all__ = [
+    "AuditConfig",
+    "GraphIndex",
+    "ReportValue",
+    "SectionCoverage",
+    "audit_release",
+    "edition_iri",
+    "extract_values",
+    "normalise",
+    "render_audit",
+    "run_audit",
+]
+
+AUDIT_FILE = "audit.toml"
+SERIES = ID["report/migration-state-of-play"]
 
 # Bookkeeping numbers that say nothing about the report's facts: counting them as "held" would
 # let small counts (1, 2, 3…) pass the audit by accident.
 _IGNORED_PREDICATES = frozenset({EMK.sectionOrder})
 
-MONTHS = {
-    name: number
-    for number, name in enumerate(
-        [
-            "January",
-            "February",
-            "March",
-            "April",
-            "May",
-            "June",
-            "July",
-            "August",
-            "September",
-            "October",
-            "November",
-            "December",
-        ],
-        start=1,
-    )
-}
-_MONTH = "(" + "|".join(MONTHS) + ")"
-_NUM = r"\d{1,3}(?:[  ]\d{3})+|\d+(?:[.,]\d+)?"
-_SCALE = {"billion": Decimal(1_000_000_000), "million": Decimal(1_000_000), "m": Decimal(1_000_000)}
 
-# Alternatives in priority order: the first that matches at a position wins.
-_TOKEN = re.compile(
-    "|".join(
-        [
-            rf"(?P<amount>(?:EUR|€)\s?(?P<amount_num>{_NUM})(?:\s?(?P<scale>billion|million|m)\b)?)",
-            rf"(?P<days>\b(?P<d1>\d{{1,2}})(?:\s*(?:-|\u2013|and)\s*(?P<d2>\d{{1,2}}))?\s+{_MONTH}"
-            r"(?:\s+(?P<dyear>\d{4}))?)",
-            rf"(?P<monthyear>\b{_MONTH}\s+(?P<myear>\d{{4}}))",
-            r"(?P<quarter>\bQ(?P<q1>[1-4])(?:/Q(?P<q2>[1-4]))?\s+(?P<qyear>\d{4}))",
-            r"(?P<half>\b(?P<which>first|second)\s+(?:half|semester)\s+(?:of\s+)?(?P<hyear>\d{4}))",
-            r"(?P<actnumber>\b\d{2,4}/\d{2,4}(?:/[A-Z]{2,3})?)",
-            r"(?P<years>\b(?P<y1>(?:19|20)\d{2})\s?[-\u2013]\s?(?P<y2>(?:19|20)\d{2})\b)",
-            rf"(?P<percent>(?P<sign>[-\u2212+])?(?P<pnum>{_NUM})\s?%)",
-            r"(?P<ordinal>\b(?P<onum>\d+)\s?(?:\^\{)?(?:st|nd|rd|th)\b\}?)",
-            r"(?P<year>\b(?:19|20)\d{2}\b)",
-            rf"(?P<count>(?<![\w/.\-])(?:{_NUM})(?![\w/]))",
-        ]
-    )
-)
-
-
-@dataclass(frozen=True)
-class ReportValue:
-    """One value found in the report: where, as written, what kind, and its normal form."""
-
-    line: int
-    text: str
-    kind: str
-    normal: str
+def edition_iri(edition: str) -> URIRef:
+    """The IRI of an edition of the report series (``edition:2025-03``)."""
+    return URIRef(f"{SERIES}/{edition}")
 
 
 @dataclass
@@ -113,6 +78,7 @@ class AuditConfig:
     edition_year: int
     sections: tuple[tuple[str, int], ...]  # (section slug, first source line), ascending
     waivers: dict[tuple[int, str], str]  # (line, text as written) -> reason
+    source: Path | None = None  # the report's text, when the file names it (``source = "…"``)
 
     @classmethod
     def read(cls, path: Path) -> AuditConfig:
@@ -127,7 +93,8 @@ class AuditConfig:
             waivers = {
                 (int(w["line"]), str(w["text"])): str(w["reason"]) for w in raw.get("waiver", [])
             }
-            return cls(int(raw["edition_year"]), sections, waivers)
+            source = path.parent / str(raw["source"]) if "source" in raw else None
+            return cls(int(raw["edition_year"]), sections, waivers, source)
         except FileNotFoundError as exc:
             raise SourceError(path, "audit file not found") from exc
         except (tomllib.TOMLDecodeError, KeyError, TypeError, ValueError) as exc:
@@ -141,79 +108,6 @@ class AuditConfig:
         return current
 
 
-def _number(text: str) -> Decimal:
-    return Decimal(re.sub(r"[  ]", "", text).replace(",", "."))
-
-
-def normalise(match: re.Match[str], edition_year: int) -> tuple[str, str]:
-    """Return (kind, normal form) for one token match of the report text."""
-    kind = match.lastgroup if match.lastgroup in _KINDS else _kind_of(match)
-    g = match.groupdict()
-    if kind == "amount":
-        value = _number(g["amount_num"]) * _SCALE.get(g["scale"] or "", Decimal(1))
-        return kind, _decimal_text(value)
-    if kind == "days":
-        year = int(g["dyear"] or edition_year)
-        month = MONTHS[match.group(match.re.groupindex["days"] + 3)]
-        days = [int(g["d1"])] + ([int(g["d2"])] if g["d2"] else [])
-        return kind, " ".join(date(year, month, d).isoformat() for d in days)
-    if kind == "monthyear":
-        month = MONTHS[match.group(match.re.groupindex["monthyear"] + 1)]
-        return kind, f"{int(g['myear']):04d}-{month:02d}"
-    if kind == "quarter":
-        slug = f"{g['qyear']}-Q{g['q1']}"
-        return kind, slug + (f"--{g['qyear']}-Q{g['q2']}" if g["q2"] else "")
-    if kind == "half":
-        return kind, f"{g['hyear']}-H{1 if g['which'] == 'first' else 2}"
-    if kind == "years":
-        return kind, f"{g['y1']}--{g['y2']}"
-    if kind == "percent":
-        return kind, _decimal_text(_number(g["pnum"]))
-    if kind == "ordinal":
-        return kind, g["onum"]
-    if kind in ("year", "actnumber"):
-        return kind, match.group(kind)
-    return "count", _decimal_text(_number(match.group("count")))
-
-
-_KINDS = [
-    "amount",
-    "days",
-    "monthyear",
-    "quarter",
-    "half",
-    "actnumber",
-    "years",
-    "percent",
-    "ordinal",
-    "year",
-    "count",
-]
-
-
-def _kind_of(match: re.Match[str]) -> str:
-    for kind in _KINDS:
-        if match.group(kind) is not None:
-            return kind
-    raise AssertionError("token regex matched no alternative")
-
-
-def _decimal_text(value: Decimal) -> str:
-    text = format(value.normalize(), "f")
-    return text
-
-
-def extract_values(text: str, edition_year: int) -> Iterator[ReportValue]:
-    """Every number, amount, percentage and date in the report text, with its line."""
-    for number, line in enumerate(text.splitlines(), start=1):
-        for match in _TOKEN.finditer(line):
-            try:
-                kind, normal = normalise(match, edition_year)
-            except (InvalidOperation, ValueError):
-                kind, normal = "unreadable", match.group(0)
-            yield ReportValue(number, match.group(0).strip(), kind, normal)
-
-
 ANY_SECTION = "*"
 
 
@@ -224,10 +118,12 @@ class GraphIndex:
     it, so that a small count such as 2 in one section is not satisfied by an unrelated 2
     elsewhere. A resource's sections are those it is ``prov:wasDerivedFrom`` (lifted to the key
     objective); blank nodes and shared periods take the sections of the resources that use them;
-    a node with no provenance at all counts for every section.
+    a node with no provenance at all counts for every section. With ``edition``, only sections
+    of that edition count: a value another edition states is not held by this one.
     """
 
-    def __init__(self, graph: Graph) -> None:
+    def __init__(self, graph: Graph, edition: URIRef | None = None) -> None:
+        self._edition = edition
         self.numbers: dict[Decimal, set[str]] = {}
         self.dates: dict[str, set[str]] = {}
         self.strings: list[tuple[str, set[str]]] = []
@@ -247,15 +143,16 @@ class GraphIndex:
     def sections_of(self, node: Node) -> set[str]:
         """The key objectives (top-level section slugs) that state this node."""
         if node not in self._cache:
-            own = {self._top_section(sec) for sec in self._graph.objects(node, PROV.wasDerivedFrom)}
-            if not own:
+            sources = list(self._graph.objects(node, PROV.wasDerivedFrom))
+            if not sources:
                 for referrer in self._graph.subjects(None, node):
-                    own |= {
-                        self._top_section(sec)
-                        for sec in self._graph.objects(referrer, PROV.wasDerivedFrom)
-                    }
-            self._cache[node] = own or {ANY_SECTION}
+                    sources += self._graph.objects(referrer, PROV.wasDerivedFrom)
+            own = {self._top_section(sec) for sec in sources if self._in_edition(sec)}
+            self._cache[node] = own if own or sources else {ANY_SECTION}
         return self._cache[node]
+
+    def _in_edition(self, section: Node) -> bool:
+        return self._edition is None or (section, EMK.inEdition, self._edition) in self._graph
 
     def _top_section(self, section: Node) -> str:
         if section not in self._top:
@@ -319,16 +216,20 @@ class GraphIndex:
         return False
 
 
-def audit_release(settings: Settings, source: Path, edition: str) -> list[SectionCoverage]:
-    """Audit the report text at ``source`` against the asserted graphs of the built release.
+def audit_release(settings: Settings, source: Path | None, edition: str) -> list[SectionCoverage]:
+    """Audit the report text against the asserted graphs of the built release.
 
-    Only the data and links graphs count: inferred triples restate asserted values, and the
-    ontology holds no report facts.
+    The text is ``source``, else the ``source`` named in the edition's audit.toml. Only the data
+    and links graphs count: inferred triples restate asserted values, and the ontology holds no
+    report facts. Only the edition's own sections count when the graph holds several editions.
 
     Raises:
         SourceError: when the report text, the edition's audit.toml or the release is missing.
     """
-    config = AuditConfig.read(settings.data_dir / edition / "audit.toml")
+    config = AuditConfig.read(settings.data_dir / edition / AUDIT_FILE)
+    source = source or config.source
+    if source is None:
+        raise SourceError(settings.data_dir / edition / AUDIT_FILE, "no source = …; give --source")
     try:
         text = source.read_text(encoding="utf-8")
     except OSError as exc:
@@ -342,12 +243,14 @@ def audit_release(settings: Settings, source: Path, edition: str) -> list[Sectio
     for name in (GRAPH_DATA, GRAPH_LINKS):
         for triple in dataset.graph(name):
             facts.add(triple)
-    return run_audit(text, facts, config)
+    return run_audit(text, facts, config, edition_iri(edition))
 
 
-def run_audit(text: str, graph: Graph, config: AuditConfig) -> list[SectionCoverage]:
+def run_audit(
+    text: str, graph: Graph, config: AuditConfig, edition: URIRef | None = None
+) -> list[SectionCoverage]:
     """Audit every value of the report text against the graph, by key objective."""
-    index = GraphIndex(graph)
+    index = GraphIndex(graph, edition)
     by_section = {slug: SectionCoverage(slug) for slug, _ in config.sections}
     for value in extract_values(text, config.edition_year):
         section = config.section_of(value.line)

@@ -30,6 +30,8 @@ from migration_kg.core.settings import Settings
 from migration_kg.serve.engine import QueryEngine
 from migration_kg.web.cache import ResultCache
 from migration_kg.web.errors import error_response, install_error_handlers
+from migration_kg.web.history import History
+from migration_kg.web.history import router as history_router
 from migration_kg.web.middleware import AccessLogMiddleware, CorsMiddleware
 from migration_kg.web.pages import router as pages_router
 from migration_kg.web.security import SecurityHeadersMiddleware
@@ -89,9 +91,11 @@ def create_app(
     state = AppState(settings, engine, Describer(engine, settings), etag, result_cache)
     app.state.emk = state
     app.state.site = Site.build(settings, engine, etag)
+    app.state.history = History.build(settings)  # published releases and their diffs
     install_error_handlers(app)
     app.include_router(router)
     app.include_router(pages_router)
+    app.include_router(history_router)
     static = Path(str(files("migration_kg.web").joinpath("static")))
     app.mount("/static", StaticFiles(directory=static), name="static")
     app.add_middleware(GZipMiddleware, minimum_size=1000, compresslevel=_GZIP_LEVEL)

@@ -27,8 +27,10 @@ from migration_kg.core.namespaces import GRAPH_ONTOLOGY
 from migration_kg.core.queries import QueryParam, internal_query
 from migration_kg.serve.engine import QueryEngine
 from migration_kg.web.errors import CORS_HEADERS, ResourceNotFound
+from migration_kg.web.history import place_changes
 from migration_kg.web.negotiation import negotiate, prefers_html
 from migration_kg.web.place import PLACE_TYPES, place_view
+from migration_kg.web.rollup import rollup_view
 from migration_kg.web.search import INTERNAL_ROW_CAP, INTERNAL_TIMEOUT_S
 from migration_kg.web.site import DOCUMENT_FORMATS, EXTENSIONS, Site, rdf_response
 from migration_kg.web.views import (
@@ -121,7 +123,17 @@ def resource(request: Request, path: str) -> Response:
         triples = describe(engine, iri)
         view = resource_view(engine, iri, triples, fmt)
         place = place_view(engine, iri, fmt) if view.type_iris & PLACE_TYPES else None
-        response = site.html(request, "resource.html", view=view, place=place, here=here)
+        rollup = rollup_view(engine, iri, fmt, place) if place else None
+        changes = place_changes(request, iri) if place else None
+        response = site.html(
+            request,
+            "resource.html",
+            view=view,
+            place=place,
+            rollup=rollup,
+            here=here,
+            changes=changes,
+        )
         response.headers["Content-Location"] = here + ".html"
         return response
     assert isinstance(rep, RdfFormat)
@@ -174,7 +186,9 @@ def ontology_module_document(request: Request, name: str) -> Response:
     here = fmt.linker.href(iri) or ""
     if rep == HTML:
         view = resource_view(engine, iri, describe(engine, iri), fmt)
-        response = site.html(request, "resource.html", view=view, place=None, here=here)
+        response = site.html(
+            request, "resource.html", view=view, place=None, rollup=None, here=here
+        )
         response.headers["Content-Location"] = here + ".html"
         return response
     assert isinstance(rep, RdfFormat)

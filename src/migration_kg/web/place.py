@@ -1,4 +1,4 @@
-"""The country and route pages: statistics, funding, cooperation and a timeline for one place.
+"""Country, route and region pages: statistics, funding, cooperation and a timeline of a place.
 
 A place's own triples say little (a label, a link or two); what a reader wants is what points at
 it: observations with ``emk:refArea``, commitments with ``emk:beneficiary``, frameworks with
@@ -24,7 +24,7 @@ from migration_kg.serve.engine import QueryEngine
 from migration_kg.web.rendering import Bar, TermFormatter, Value, bar_chart, format_number
 from migration_kg.web.search import INTERNAL_ROW_CAP, INTERNAL_TIMEOUT_S
 
-PLACE_TYPES = {str(EMK.Country), str(EMK.MigratoryRoute)}
+PLACE_TYPES = {str(EMK.Country), str(EMK.MigratoryRoute), str(EMK.Region)}
 _CHART_BARS = 16
 
 
@@ -79,17 +79,18 @@ class PlaceView:
 def place_view(engine: QueryEngine, iri: str, fmt: TermFormatter) -> PlaceView:
     """Gather the four sections of a country or route page."""
     view = PlaceView()
-    _statistics(view, _select(engine, "place-statistics.rq", iri), fmt)
-    _funding(view, _select(engine, "place-funding.rq", iri), fmt)
-    for framework, kind in _select(engine, "place-cooperation.rq", iri):
+    _statistics(view, select_rows(engine, "place-statistics.rq", iri), fmt)
+    _funding(view, select_rows(engine, "place-funding.rq", iri), fmt)
+    for framework, kind in select_rows(engine, "place-cooperation.rq", iri):
         if framework is not None:
             view.cooperation.append((fmt.iri(framework), fmt.iri(kind) if kind else None))
     view.cooperation.sort(key=lambda pair: pair[0].text.casefold())
-    _timeline(view, _select(engine, "place-events.rq", iri), fmt)
+    _timeline(view, select_rows(engine, "place-events.rq", iri), fmt)
     return view
 
 
-def _select(engine: QueryEngine, name: str, iri: str) -> list[tuple[str | None, ...]]:
+def select_rows(engine: QueryEngine, name: str, iri: str) -> list[tuple[str | None, ...]]:
+    """Run the internal query ``name`` with ``?place`` bound to ``iri``."""
     result = engine.query(
         internal_query(name),
         bindings={"place": ox.NamedNode(iri)},
@@ -161,12 +162,25 @@ def _timeline(view: PlaceView, rows: list[tuple[str | None, ...]], fmt: TermForm
         known = items.get(item)
         if known is not None and known.when and (not when or known.when <= when):
             continue
-        items[item] = TimelineItem(
-            fmt.iri(item),
-            when,
-            date is not None,
-            fmt.iri(period) if period else None,
-            planned == "true",
-            meeting == "true",
-        )
+        items[item] = timeline_item(item, date, period, start, planned, meeting, fmt)
     view.timeline = sorted(items.values(), key=lambda t: (t.when or "9999", t.value.text))
+
+
+def timeline_item(
+    item: str,
+    date: str | None,
+    period: str | None,
+    start: str | None,
+    planned: str | None,
+    meeting: str | None,
+    fmt: TermFormatter,
+) -> TimelineItem:
+    """One row of a timeline query as an item: its day if dated, else its period's start."""
+    return TimelineItem(
+        fmt.iri(item),
+        date or start or "",
+        date is not None,
+        fmt.iri(period) if period else None,
+        planned == "true",
+        meeting == "true",
+    )

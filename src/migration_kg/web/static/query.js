@@ -22,6 +22,8 @@
     // Only completers that need no network: LOV's class and property look-ups are left out, and
     // prefixes come from the list bundled in YASGUI (no prefixCcApi).
     Yasgui.Yasqe.defaults.autocompleters = ["prefixes", "variables"];
+    // CodeMirror names its hidden input for screen readers with this option.
+    Yasgui.Yasqe.defaults.screenReaderLabel = "SPARQL query";
     const yasgui = new Yasgui(document.getElementById("yasgui"), {
       requestConfig: { endpoint: endpoint, method: "POST" },
       endpointCatalogueOptions: { getData: function () { return [{ endpoint: endpoint }]; }, keys: [] },
@@ -32,6 +34,15 @@
       yasqe: { value: text.value },
     });
     yasgui.addTab(true, { name: "Query", yasqe: { value: text.value }, requestConfig: { endpoint: endpoint } });
+    const container = document.getElementById("yasgui");
+    accessible(container);
+    new MutationObserver(function () { accessible(container); })
+      .observe(container, { childList: true, subtree: true });
+    const newTab = document.getElementById("new-tab");
+    newTab.hidden = false;
+    newTab.addEventListener("click", function () {
+      yasgui.addTab(true, { name: "Query", yasqe: { value: text.value }, requestConfig: { endpoint: endpoint } });
+    });
     // The textarea and its Run button stay in the page for readers without JS only.
     text.closest("p").hidden = true;
     form.querySelector("button[type=submit]").closest("p").hidden = true;
@@ -45,6 +56,27 @@
         requestConfig: { endpoint: endpoint },
       });
       picker.value = "";
+    });
+  }
+
+  // WCAG 2.1 A/AA around YASGUI without touching its code: name the controls it leaves unnamed
+  // and let the keyboard reach the editor's scrolling area. Runs again whenever YASGUI adds a tab
+  // or draws results (a MutationObserver above); attributes already set are left alone.
+  function accessible(root) {
+    name(root, ".tabsList .tab input[type=text]", "Tab name");
+    name(root, "input.autocomplete", "SPARQL endpoint");
+    name(root, "select.tableSizer", "Results per page");
+    name(root, ".CodeMirror textarea", "SPARQL query");
+    // CodeMirror gives its scroller tabindex -1 (focusable by script only): 0 puts it in the
+    // tab order, so arrow keys can scroll a long query without a mouse.
+    root.querySelectorAll(".CodeMirror-scroll:not([tabindex='0'])").forEach(function (el) {
+      el.setAttribute("tabindex", "0");
+    });
+  }
+
+  function name(root, selector, label) {
+    root.querySelectorAll(selector + ":not([aria-label]):not([aria-labelledby])").forEach(function (el) {
+      el.setAttribute("aria-label", label);
     });
   }
 

@@ -38,16 +38,14 @@ from migration_kg.core.names import (
     release_file_iri,
 )
 from migration_kg.core.namespaces import (
+    CONTENT_GRAPHS,
     EMK,
     EU_AUTHORITY,
     GRAPH_DATA,
-    GRAPH_INFERRED,
     GRAPH_LINKS,
-    GRAPH_ONTOLOGY,
     ID,
     LICENCE_DOCUMENT,
     ONTOLOGY,
-    CONTENT_GRAPHS,
 )
 
 SPDX = Namespace("http://spdx.org/rdf/terms#")
@@ -86,6 +84,13 @@ LINK_TARGETS: dict[str, tuple[str, str]] = {
     "http://data.europa.eu/eli/": ("http://data.europa.eu/eli", "eli"),
     "http://eurovoc.europa.eu/": ("http://eurovoc.europa.eu/100141", "eurovoc"),
     "http://www.wikidata.org/entity/": ("http://www.wikidata.org/", "wikidata"),
+}
+
+# Link predicate → linkset slug suffix. dcterms:subject holds the EuroVoc subject index.
+LINK_PREDICATES: dict[URIRef, str] = {
+    SKOS.exactMatch: "exactmatch",
+    SKOS.closeMatch: "closematch",
+    DCTERMS.subject: "subject",
 }
 
 
@@ -278,15 +283,14 @@ def _void(graph: Graph, source: DescriptionInput) -> None:
 def _linksets(graph: Graph, links: Graph) -> None:
     """One void:Linkset per target dataset and link predicate, with its number of links."""
     counts: dict[tuple[str, str, URIRef], int] = {}
-    for predicate in (SKOS.exactMatch, SKOS.closeMatch):
+    for predicate in LINK_PREDICATES:
         for target in links.objects(None, predicate):
             for prefix, (dataset, slug) in LINK_TARGETS.items():
                 if str(target).startswith(prefix):
                     key = (slug, dataset, predicate)
                     counts[key] = counts.get(key, 0) + 1
     for (slug, dataset, predicate), count in sorted(counts.items()):
-        kind = str(predicate).rsplit("#", 1)[-1].lower()
-        linkset = ID[f"dataset/linkset/{slug}-{kind}"]
+        linkset = ID[f"dataset/linkset/{slug}-{LINK_PREDICATES[predicate]}"]
         graph.add((DATASET, VOID.subset, linkset))
         graph.add((linkset, RDF.type, VOID.Linkset))
         graph.add((linkset, VOID.subjectsTarget, DATASET))

@@ -7,7 +7,7 @@ dependency, so the frame is applied in code), and stays valid JSON-LD: parsed ba
 it states is a triple of the release. Funding is embedded when the country is a direct
 ``emk:beneficiary`` of a ``emk:FundingCommitment`` (commitments to a whole region are not
 repeated under each of its countries). Deterministic: nodes and values are sorted. The three
-graphs are read through a :class:`~migration_kg.build.rdfbytes.GraphUnion` (lookups only, no copy).
+graphs are read through a :class:`~.union.GraphUnion` (lookups only, no copy).
 """
 
 from __future__ import annotations
@@ -19,9 +19,8 @@ from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import RDF, RDFS, SKOS, XSD
 from rdflib.term import Node
 
+from migration_kg.build.release.union import GraphUnion
 from migration_kg.core.namespaces import EMK, GRAPH_DATA, GRAPH_INFERRED, GRAPH_LINKS, SCHEMA
-from migration_kg.build.rdfbytes import GraphUnion
-
 
 CONTEXT: dict[str, object] = {
     "emk": str(EMK),

@@ -1,14 +1,14 @@
-"""Reasoning: the OWL RL closure of ontology + data + links, kept apart as an ``inferred`` graph.
+"""The inferred graph: the OWL RL closure of ontology + data + links, kept apart from them.
 
 Third step of the flow (validation → **reasoning** → release). Asserted and inferred triples are
 never mixed: the release puts what this module returns into ``…/graph/inferred``, so users can
 query with or without inference and every asserted triple still traces to a source file.
 
-Two engines compute the closure (``Settings.reasoner``, ``--reasoner``): ``"rules"`` (the default,
-:mod:`migration_kg.build.rules`: compiled rules run semi-naively, fast enough for millions of triples)
-and ``"owlrl"`` (the reference it is tested against: slow, but the library everyone knows). Both
-yield the same triples on this repository (see :mod:`migration_kg.build.rules` for the few places where
-they would differ). From ``closure - asserted`` this module drops what only states
+Two engines compute the closure (``Settings.reasoner``, ``--reasoner``): ``Reasoner.RULES`` (the
+default, :mod:`.engine`: compiled rules run semi-naively, fast enough for millions of triples)
+and ``Reasoner.OWLRL`` (the reference it is tested against: slow, but the library everyone
+knows). Both yield the same triples on this repository (see :mod:`.engine` for the few places
+where they would differ). From ``closure - asserted`` this module drops what only states
 OWL RL's own bookkeeping, which would bloat the release without telling a user anything:
 
 * triples whose subject is a literal (``"5"^^xsd:integer a xsd:decimal``, ``"x" owl:sameAs "x"``);
@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import owlrl
@@ -36,12 +37,11 @@ from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import OWL, RDF, RDFS, XSD
 
 from migration_kg.build.collector import collector_paused
+from migration_kg.build.reasoning.engine import Entailments, entail
 from migration_kg.core.errors import ConfigError
-from migration_kg.build.rules import Entailments, entail
+from migration_kg.core.options import Reasoner
 
 log = logging.getLogger(__name__)
-
-REASONERS = ("rules", "owlrl")
 
 _SYSTEM_NAMESPACES = tuple(str(ns) for ns in (RDF, RDFS, OWL, XSD))
 _REFLEXIVE_NOISE = frozenset(
@@ -65,21 +65,23 @@ class ReasoningResult:
         return len(self.inferred)
 
 
-def infer(asserted: Graph, reasoner: str = "rules") -> ReasoningResult:
+def infer(asserted: Graph, reasoner: Reasoner = Reasoner.RULES) -> ReasoningResult:
     """Compute the entailments of ``asserted`` that are worth publishing.
 
     Args:
         asserted: ontology + data + links; left unchanged.
-        reasoner: the engine's name, one of :data:`REASONERS`.
+        reasoner: the engine.
 
     Raises:
-        ConfigError: if the reasoner is unknown.
+        ConfigError: ``reasoner`` is not a :class:`Reasoner` (a library caller's typo).
         ReasoningError: the rules engine met a construct it does not implement.
     """
-    if reasoner not in REASONERS:
-        raise ConfigError(f"unknown reasoner {reasoner!r}; use one of: {', '.join(REASONERS)}")
+    engine = _ENGINES.get(reasoner)
+    if engine is None:
+        accepted = ", ".join(Reasoner)
+        raise ConfigError(f"unknown reasoner {reasoner!r}; use one of: {accepted}")
     with collector_paused():
-        entailments = entail(asserted) if reasoner == "rules" else _owlrl(asserted)
+        entailments = engine(asserted)
         inferred = Graph(bind_namespaces="none")
         dropped = 0
         for triple in entailments.triples:
@@ -113,6 +115,12 @@ def _owlrl(asserted: Graph) -> Entailments:
     messages = sorted(str(closure.value(node, ERRNS.error)) for node in errors)
     triples = (t for t in closure if t[0] not in errors and t not in asserted)
     return Entailments(triples=triples, inconsistencies=tuple(messages))
+
+
+_ENGINES: dict[Reasoner, Callable[[Graph], Entailments]] = {
+    Reasoner.RULES: entail,
+    Reasoner.OWLRL: _owlrl,
+}
 
 
 def is_noise(triple: tuple[object, object, object]) -> bool:
