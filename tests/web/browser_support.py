@@ -2,7 +2,8 @@
 
 One browser per test module, one fresh context per test. Every request that does not go to the
 local server is aborted and recorded, and every console error and Content-Security-Policy
-violation is recorded; tests assert that all are empty (``Watch.assert_clean``). Screenshots go to build/screenshots/.
+violation is recorded; tests assert that all are empty (``Watch.assert_clean``). Screenshots go
+to build/screenshots/.
 
 Chromium is installed by ``scripts/setup test`` (CI runs it); when it is missing the tests fail
 with that instruction rather than skip, so a green run always means the pages were seen.
