@@ -1,6 +1,6 @@
 """The edge fuzz for longer: grammar-built hostile requests against a real ``migration-kg serve``.
 
-The test suite runs tests/web/test_edge_fuzz.py with a fixed seed and 2 x 150 requests; this
+The test suite runs tests/web/test_edge_fuzz.py with a fixed seed and 2 x 120 requests; this
 runs as many rounds as asked, each from its own seed, against the same server, and prints per
 round the statuses, the commonest refusals, the supervisor's restart count and the workers'
 memory (PSS). Exit 1 on any failure: a dropped connection, a 5xx, a worker restart, or memory

@@ -24,7 +24,7 @@ import pytest
 from edge_fuzz import Outcome, Server, fuzz, summary
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
-EXAMPLES = 150  # per pass; two passes take about a minute on two busy cores
+EXAMPLES = 120  # per pass; the two passes take about a minute on two busy cores
 GROWTH = 1.15  # the second pass may end at most 15 % above the first (allocator noise)
 # What a worker may keep after hostile requests: thread stacks touched by deep queries, each
 # evaluation thread's malloc arena, caches (measured: 10-18 MiB a worker after 600 requests).

@@ -42,9 +42,10 @@ from migration_kg.serve.query_lexer import (
 
 # Measured by bench/intake_stack.py (pyoxigraph 0.5.13, x86-64, 37 recursive constructs at
 # their largest admitted size): at most 6.4 KB of stack per depth level (an RDF collection's
-# items), 3.4 KB for joined groups, 2.8 KB for nested function calls; the deepest query the
-# default limits admit needs 556 KiB. 16 KiB a level is 2.5 times the worst slope, and the
-# base covers the Python and pyo3 frames beneath the query: a margin of 14x at the defaults.
+# items), 3.4 KB for joined groups, 3.3 KB for DESCRIBE lists and projections; the costliest
+# query the default limits admit (DESCRIBE of 255 IRIs) needs 826 KiB. 16 KiB a level is 2.5
+# times the worst slope, and the base covers the Python and pyo3 frames beneath the query: a
+# margin of 9.9x at the defaults.
 STACK_BYTES_PER_LEVEL = 16 * 1024
 STACK_BASE_BYTES = 4 * 1024 * 1024
 
