@@ -98,6 +98,7 @@ class Outcome:
     statuses: Counter[tuple[str, int]] = field(default_factory=Counter)
     reasons: Counter[str] = field(default_factory=Counter)  # 4xx messages, by their start
     failures: list[str] = field(default_factory=list)
+    failed: list[Request] = field(default_factory=list)  # whole, to replay them
     sent: int = 0
 
 
@@ -173,12 +174,14 @@ def send(client: httpx.Client, request: Request, outcome: Outcome) -> None:
         )  # fmt: skip
     except httpx.TransportError as exc:
         outcome.failures.append(f"no response ({type(exc).__name__}): {shown}")
+        outcome.failed.append(request)
         return
     outcome.statuses[(request.kind, response.status_code)] += 1
     if 400 <= response.status_code < 500:
         outcome.reasons[_REASON.sub("…", response.text[:40]).strip()] += 1
     if response.status_code >= 500:
         outcome.failures.append(f"{response.status_code} {response.text[:120]!r}: {shown}")
+        outcome.failed.append(request)
 
 
 def fuzz(url: str, examples: int, outcome: Outcome, seed_value: int | None = None) -> None:

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from deep_queries import CONSTRUCTS, FLAT, FLAT_SIZE, admitted
 
-from migration_kg.core.errors import BadRequest, ConfigError
+from migration_kg.core.errors import BadRequest, ConfigError, QuerySyntaxError
 from migration_kg.core.settings import Settings
 from migration_kg.serve.engine import QueryEngine
 from migration_kg.serve.intake import (
@@ -87,7 +87,7 @@ def test_each_construct_is_admitted_at_the_limit_and_refused_one_past_it(name: s
     size = admitted(build, LIMITS)
     assert size >= 8, f"{name}: the limits admit only {size}"
     check_query(build(size), LIMITS)
-    assert _refusal(build(size + 1)).limit in ("nesting", "depth", "patterns")
+    assert _refusal(build(size + 1)).limit in ("nesting", "depth", "patterns", "negations")
 
 
 def test_the_limit_value_itself_is_admitted_for_nesting_and_depth() -> None:
@@ -119,6 +119,20 @@ def test_group_size_at_its_value_and_one_past_it() -> None:
     assert "more than 48 triple patterns or joined groups in one group" in str(error)
 
 
+def test_negations_at_their_limit_and_one_past_it(engine: QueryEngine) -> None:
+    """Each ``!(`` over a syntax error doubles the parser's work (found by the edge fuzz: an
+    unclosed chain of 62 would never finish). Eight are admitted and fail fast; nine are not."""
+    head = f"SELECT * WHERE {{ {T} FILTER("
+    for unit in ("!(", "!BOUND(", "!(?o && "):
+        with pytest.raises(QuerySyntaxError):
+            engine.query(head + unit * 8)  # unclosed: a syntax error under eight negations
+        error = _refusal(head + unit * 9)
+        assert error.limit == "negations"
+        assert str(error).startswith("negations nested deeper than 8 at line 1, column")
+    assert measure_query(head + "!BOUND(?a) && !BOUND(?b) && !(?o = 1)) }").negations == 1
+    assert measure_query(head + "?o != (1)) }").negations == 0
+
+
 @pytest.mark.parametrize("name", sorted(FLAT))
 def test_flat_constructs_are_bounded_by_length_only(name: str) -> None:
     shape = measure_query(FLAT[name](FLAT_SIZE))
@@ -136,6 +150,7 @@ def test_real_queries_stay_well_inside_the_limits() -> None:
     assert max(s.nesting for s in shapes) * 8 < LIMITS.max_nesting
     assert max(s.depth for s in shapes) * 3 < LIMITS.max_depth
     assert max(s.patterns for s in shapes) * 3 < LIMITS.max_patterns
+    assert max(s.negations for s in shapes) * 4 < LIMITS.max_negations
 
 
 # --- the lexer never hides what the parser sees ----------------------------------------
@@ -189,6 +204,12 @@ def test_values_blocks_prefixes_and_lists_do_not_chain() -> None:
 def test_the_position_of_a_refusal_is_the_token_past_the_limit() -> None:
     text = "SELECT *\nWHERE {\n  FILTER(" + "1 + " * 300 + "1)\n}"
     assert "at line 3, column" in str(_refusal(text))
+
+
+def test_the_scan_never_raises_on_iris_urllib_cannot_parse() -> None:
+    """``http://a[b`` made urljoin raise ValueError: a 500 found by the edge fuzz."""
+    text = "BASE <http://a[b/> PREFIX x: <http://w[3.org/> SELECT * { SERVICE x:y {} }"
+    assert scan_query(text).services == ("(a SERVICE target that is not a fixed IRI)",)
 
 
 def test_scanning_an_unterminated_string_is_linear() -> None:

@@ -35,11 +35,12 @@ class Settings:
     query_timeout_s: float = 5.0
     result_row_cap: int = 10_000
     max_request_bytes: int = 1_000_000
-    # Query intake (serve/intake.py): text length, bracket nesting, tree depth, group size.
+    # Query intake (serve/intake.py): length, nesting, tree depth, group size, negations.
     max_query_length: int = 100_000
     max_query_nesting: int = 64
     max_query_depth: int = 256
     max_query_patterns: int = 48
+    max_query_negations: int = 8
     service_allowlist: tuple[str, ...] = ()
     reasoner: Reasoner = Reasoner.RULES  # or OWLRL, the slow reference engine
     validation_workers: int = 0  # processes for SHACL validation; 0 = one per CPU (at most 4)

@@ -53,6 +53,10 @@ DEFAULT_MAX_LENGTH = 100_000
 DEFAULT_MAX_NESTING = 64
 DEFAULT_MAX_DEPTH = 256
 DEFAULT_MAX_PATTERNS = 48
+# pyoxigraph's parser backtracks twice over what follows each ``!(`` when a syntax error lies
+# beneath it: 2^k. Measured: 8 nested take 5 ms to fail, 12 take 0.1-0.3 s, 16 take 1.4 s,
+# and 62 (admitted by the nesting limit) would run for years on an uninterruptible thread.
+DEFAULT_MAX_NEGATIONS = 8
 # Settings above these would ask for an unreasonable stack (and admit plans that take minutes).
 CEILING_NESTING = 1_000
 CEILING_DEPTH = 4_000
@@ -78,6 +82,7 @@ class QueryLimits:
     max_nesting: int = DEFAULT_MAX_NESTING
     max_depth: int = DEFAULT_MAX_DEPTH
     max_patterns: int = DEFAULT_MAX_PATTERNS
+    max_negations: int = DEFAULT_MAX_NEGATIONS
 
     @classmethod
     def from_settings(cls, settings: Settings) -> QueryLimits:
@@ -91,10 +96,12 @@ class QueryLimits:
             settings.max_query_nesting,
             settings.max_query_depth,
             settings.max_query_patterns,
+            settings.max_query_negations,
         )
         for name, value, ceiling in (
             ("EMK_MAX_QUERY_LENGTH", limits.max_length, None),
             ("EMK_MAX_QUERY_PATTERNS", limits.max_patterns, None),
+            ("EMK_MAX_QUERY_NEGATIONS", limits.max_negations, None),
             ("EMK_MAX_QUERY_NESTING", limits.max_nesting, CEILING_NESTING),
             ("EMK_MAX_QUERY_DEPTH", limits.max_depth, CEILING_DEPTH),
         ):
@@ -117,6 +124,7 @@ class QueryShape:
     nesting: int
     depth: int
     patterns: int  # the most triple patterns and joined groups in one group
+    negations: int  # the most brackets opened after ``!`` inside one another
 
 
 class QueryTooLarge(BadRequest):
@@ -138,6 +146,7 @@ class _Level:
     child: int = 0  # the deepest closed child
     flat: bool = False  # a VALUES data block or inside one: nothing chains
     group: _Level | None = None  # the { … } whose triple patterns this level adds to, if any
+    negations: int = 0  # brackets around this one (and it) opened right after a ``!``
     patterns: int = 0  # triple patterns and joined groups so far ({ … } levels only)
 
     def depth(self) -> int:
@@ -151,9 +160,9 @@ class _Meter:
     def __init__(self, text: str, limits: QueryLimits | None) -> None:
         self.text, self.limits = text, limits
         self.stack = [_Level("", base=-1)]  # the top level, outside every bracket
-        self.nesting = self.depth = self.patterns = 0
+        self.nesting = self.depth = self.patterns = self.negations = 0
         self.previous = ""  # the kind of the last significant token
-        self.previous_word = ""  # and its text
+        self.previous_word = self.before_previous = ""  # its text, and the one's before
         self.skip = 0  # tokens of a PREFIX or BASE declaration still to come (never counted)
         self.values = ""  # progress through ``VALUES ?x {`` or ``VALUES ( ?x ?y ) {``
 
@@ -173,7 +182,7 @@ class _Meter:
                 self._iri_as_code(value, match.start())
             elif kind == "iri" and not (self.values or self.skip):
                 self._count(match.start(), value)  # the common case, kept short
-                self.previous = "iri"
+                self.previous, self.before_previous, self.previous_word = "iri", "", value
             elif kind == "quote":
                 spans, pos = read_string(text, match.start(), unclosed)
                 for span_start, _ in spans:
@@ -187,7 +196,7 @@ class _Meter:
         level = self.stack[-1]
         if run == "," and level.bracket == "(":  # between the items of a list
             level.widest, level.count = max(level.widest, level.count), 0
-            self.previous = "comma"
+            self.previous, self.before_previous, self.previous_word = "comma", "", ","
             return
         if self.skip or self.values or KEYWORD.search(run):
             self._tokens(run, start)
@@ -196,6 +205,7 @@ class _Meter:
         if not tokens:
             return
         self.previous, self.previous_word = token_kind(tokens[-1]), tokens[-1]
+        self.before_previous = tokens[-2] if len(tokens) > 1 else ""
         if level.flat:
             return
         count, widest = level.count + len(tokens), level.widest
@@ -250,7 +260,8 @@ class _Meter:
             self.skip = 2 if value.upper() == "PREFIX" else 1
         else:
             self._count(at, value)
-        self.previous, self.previous_word = kind, value
+        self.before_previous, self.previous_word = self.previous_word, value
+        self.previous = kind
 
     def _follow_values(self, kind: str, value: str) -> bool:
         """Follow ``VALUES ?x {`` or ``VALUES ( ?x ?y ) {``; True for the data block's ``{``."""
@@ -281,6 +292,8 @@ class _Meter:
             parent.count += 1  # the bracketed group is one element of the parent's chain
         base = parent.base + 1 + max(parent.count, parent.widest)
         level = _Level(bracket, base, flat=parent.flat or opens_data)
+        level.negations = parent.negations + self._negated()
+        self.negations = max(self.negations, level.negations)
         if level.flat:
             pass
         elif bracket == "{":
@@ -300,7 +313,21 @@ class _Meter:
                 " (limit EMK_MAX_QUERY_NESTING)",
                 "nesting",
             )
+        if limits is not None and level.negations > limits.max_negations:
+            raise QueryTooLarge(
+                f"negations nested deeper than {limits.max_negations} at {self._where(at)}:"
+                " ! before a bracket inside another; a syntax error beneath them costs the"
+                " parser twice the time for each (limit EMK_MAX_QUERY_NEGATIONS)",
+                "negations",
+            )
         self._check_depth(self.stack[-1], at)
+
+    def _negated(self) -> int:
+        """1 if the bracket being opened follows ``!`` (``!(``, ``!BOUND(``, ``!EXISTS {``)."""
+        if self.previous_word == "!":
+            return 1
+        word = self.previous_word
+        return int(self.before_previous == "!" and word[:1].isalpha() and self.previous == "word")
 
     def _after_keyword(self) -> bool:
         """After FILTER, BIND, a function's name…, ``(`` opens an expression, not triples."""
@@ -353,7 +380,7 @@ def measure_query(text: str) -> QueryShape:
     """The nesting and depth bound of ``text`` (for tests, benchmarks and choosing limits)."""
     meter = _Meter(text, None)
     meter.run()
-    return QueryShape(len(text), meter.nesting, meter.depth, meter.patterns)
+    return QueryShape(len(text), meter.nesting, meter.depth, meter.patterns, meter.negations)
 
 
 def check_query(text: str, limits: QueryLimits) -> None:

@@ -94,10 +94,12 @@ def scan_query(text: str) -> QueryScan:
         word = value.upper()
         nxt = tokens[i + 1] if i + 1 < len(tokens) else ("", "")
         if word == "BASE" and nxt[0] == "iri":
-            base = urljoin(base, _iri(nxt[1]))
+            base = _join(base, _iri(nxt[1])) or base
         elif word == "PREFIX" and nxt[0] == "pname" and i + 2 < len(tokens):
             if tokens[i + 2][0] == "iri":
-                prefixes[nxt[1][:-1]] = urljoin(base, _iri(tokens[i + 2][1]))
+                resolved = _join(base, _iri(tokens[i + 2][1]))
+                if resolved is not None:  # else the prefix stays unknown: SERVICE is refused
+                    prefixes[nxt[1][:-1]] = resolved
         elif form is None and (word in QUERY_FORMS or word in UPDATE_KEYWORDS):
             form = word
         if word == "FROM":
@@ -105,6 +107,15 @@ def scan_query(text: str) -> QueryScan:
         elif word == "SERVICE":
             services.append(_service_target(tokens[i + 1 : i + 3], base, prefixes))
     return QueryScan(form, tuple(services), has_from, prefixes)
+
+
+def _join(base: str, iri: str) -> str | None:
+    """``iri`` resolved against ``base``; None when urllib cannot parse it (``http://a[b``
+    raised ValueError: a 500 found by the edge fuzz). pyoxigraph refuses such IRIs too."""
+    try:
+        return urljoin(base, iri)
+    except ValueError:
+        return None
 
 
 def _service_target(following: list[tuple[str, str]], base: str, prefixes: dict[str, str]) -> str:
@@ -115,7 +126,7 @@ def _service_target(following: list[tuple[str, str]], base: str, prefixes: dict[
         return UNRESOLVED
     kind, value = following[0]
     if kind == "iri":
-        return urljoin(base, _iri(value))
+        return _join(base, _iri(value)) or UNRESOLVED
     if kind == "pname":
         prefix, _, local = value.partition(":")
         if prefix in prefixes and "\\" not in local and "%" not in local:
