@@ -1,8 +1,9 @@
 """Headless Chromium for the browser tests: Debian's /usr/bin/chromium driven by Playwright.
 
 One browser per test module, one fresh context per test. Every request that does not go to the
-local server is aborted and recorded, and every console error is recorded; tests assert that both
-lists are empty (``Watch.assert_clean``). Screenshots go to build/screenshots/.
+local server is aborted and recorded, and every console error and Content-Security-Policy
+violation is recorded; tests assert that all are empty (``Watch.assert_clean``). Screenshots go
+to build/screenshots/.
 
 Chromium is installed by ``scripts/setup test`` (CI runs it); when it is missing the tests fail
 with that instruction rather than skip, so a green run always means the pages were seen.
@@ -35,16 +36,30 @@ FLAGS = [
 TIMEOUT_MS = 10_000
 
 
+# Records every Content-Security-Policy violation of the page (Chromium also logs them).
+CSP_WATCH = """
+window.__cspViolations = [];
+document.addEventListener("securitypolicyviolation", (e) => {
+  const where = `${e.sourceFile}:${e.lineNumber}`;
+  window.__cspViolations.push(`${e.violatedDirective} ${e.blockedURI} ${where}`);
+});
+"""
+
+
 @dataclass
 class Watch:
-    """What a page did that it should not: requests off this machine, console errors."""
+    """What a page did that it should not: requests off this machine, console errors, CSP
+    violations (the server's policy allows only what the pages use: web/security.py)."""
 
     outside: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    tab: Page | None = None
 
     def assert_clean(self) -> None:
         assert self.outside == [], f"requests left 127.0.0.1: {self.outside}"
         assert self.errors == [], f"console errors: {self.errors}"
+        violations = self.tab.evaluate("window.__cspViolations") if self.tab else []
+        assert violations == [], f"Content-Security-Policy violations: {violations}"
 
 
 @pytest.fixture(scope="module")
@@ -81,7 +96,9 @@ def page(browser: Browser, real_live: LiveServer) -> Iterator[tuple[Page, Watch]
             watch.errors.append(f"{message.text} ({message.location.get('url', '')})")
 
     context.route("**/*", guard)
+    context.add_init_script(CSP_WATCH)
     tab = context.new_page()
+    watch.tab = tab
     tab.on("console", console)
     tab.on("pageerror", lambda exc: watch.errors.append(f"uncaught: {exc}"))
     yield tab, watch

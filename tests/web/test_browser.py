@@ -16,6 +16,7 @@ from playwright.sync_api import Page, expect
 
 from migration_kg.serve.engine import QueryEngine
 from migration_kg.web.rendering import format_eur
+from migration_kg.web.security import PAGE_POLICY
 
 # Independent of the page's own query: the commitments that benefit the country, leaving out a
 # part of a package that benefits it too (the package counts its amount).
@@ -38,6 +39,7 @@ def test_home_page_loads(page: tuple[Page, Watch]) -> None:
     tab, watch = page
     response = tab.goto("/")
     assert response is not None and response.status == 200
+    assert response.headers["content-security-policy"] == PAGE_POLICY
     expect(tab.locator("h1")).to_have_text("EU Migration Knowledge Graph")
     expect(tab.get_by_role("link", name="Central Mediterranean").first).to_be_visible()
     shot(tab, "home")
@@ -83,7 +85,9 @@ def test_query_page_runs_a_catalogue_query_in_yasgui(page: tuple[Page, Watch]) -
     tab, watch = page
     sparql: list[str] = []
     tab.on("request", lambda r: sparql.append(r.url) if "/sparql" in r.url else None)
-    tab.goto("/query")
+    response = tab.goto("/query")
+    assert response is not None
+    assert response.headers["content-security-policy"] == PAGE_POLICY
     expect(tab.locator("#yasgui .yasqe .CodeMirror").first).to_be_visible()
     expect(tab.locator("#query-text")).to_be_hidden()
     tab.locator("#example").select_option("central-med-tunisia-funding")
@@ -95,6 +99,15 @@ def test_query_page_runs_a_catalogue_query_in_yasgui(page: tuple[Page, Watch]) -
     expect(rows.first).to_be_visible()
     assert rows.count() > 0
     expect(active.locator(".yasr table thead")).to_contain_text("commitment")
+    # Drag a column's grip: the resizer writes its dragging style (allowed by its hash).
+    grip = active.locator(".grip-handle .grip-resizable").first
+    box = grip.bounding_box()
+    assert box is not None
+    tab.mouse.move(box["x"] + box["width"] / 2, box["y"] + 5)
+    tab.mouse.down()
+    tab.mouse.move(box["x"] + 40, box["y"] + 5, steps=4)
+    assert tab.evaluate("document.querySelectorAll('head style').length") >= 2
+    tab.mouse.up()
     assert sparql and all(urlsplit(u).path == "/sparql" for u in sparql), sparql
     shot(tab, "query")
     watch.assert_clean()

@@ -35,6 +35,12 @@ class Settings:
     query_timeout_s: float = 5.0
     result_row_cap: int = 10_000
     max_request_bytes: int = 1_000_000
+    # Query intake (serve/intake.py): length, nesting, tree depth, group size, negations.
+    max_query_length: int = 100_000
+    max_query_nesting: int = 64
+    max_query_depth: int = 256
+    max_query_patterns: int = 48
+    max_query_negations: int = 8
     service_allowlist: tuple[str, ...] = ()
     # Serving a public endpoint (README "Operating a public endpoint"); limits are per worker.
     evaluation: str = "process"  # or "thread": in-thread, no cancellation (a comparison baseline)

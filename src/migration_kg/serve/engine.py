@@ -45,6 +45,7 @@ from migration_kg.serve.evaluation import (
     graphs,
     offered_formats,
 )
+from migration_kg.serve.intake import QueryLimits, check_query
 from migration_kg.serve.pool import EvaluatorPool
 from migration_kg.serve.query_scan import scan_query
 from migration_kg.serve.threads import Workers
@@ -62,14 +63,20 @@ class QueryEngine:
         self.settings = settings
         self.manifest = manifest
         self.build_hash = str(manifest.get("build_hash", ""))
-        self._workers = Workers(os.cpu_count() or 1)
+        self._limits = QueryLimits.from_settings(settings)
+        self._workers = Workers(os.cpu_count() or 1, self._limits.stack_bytes)
         self._quads: int | None = None
         self._prefixes = default_prefixes()
         size = settings.evaluators or os.cpu_count() or 1
         self._pool: EvaluatorPool | None = None
         if settings.evaluation == "process":
             self._pool = EvaluatorPool(
-                store, self._prefixes, size, settings.heavy_after_s, settings.max_query_mb
+                store,
+                self._prefixes,
+                size,
+                settings.heavy_after_s,
+                settings.max_query_mb,
+                self._limits.stack_bytes,
             )
 
     @classmethod
@@ -229,6 +236,7 @@ class QueryEngine:
         base_iri: str | None = None,
     ) -> Job:
         """Refuse what must not run; build pyoxigraph's dataset and substitution arguments."""
+        check_query(text, self._limits)  # before any parser: too deep a query kills the process
         scan = scan_query(text)
         if scan.is_update:
             raise BadRequest("SPARQL updates are not accepted: this endpoint is read-only", "query")

@@ -26,6 +26,7 @@ import gc
 import marshal
 import os
 import pickle
+import resource
 import signal
 import socket
 import struct
@@ -133,8 +134,14 @@ def request_evaluator(zygote: socket.socket, evaluator_end: socket.socket) -> No
     socket.send_fds(zygote, [_SPAWN], [evaluator_end.fileno()])
 
 
-def start_zygote(store: ox.Store, prefixes: dict[str, str]) -> tuple[int, socket.socket]:
-    """Fork the zygote from this (the worker) process; returns its pid and the worker's socket."""
+def start_zygote(
+    store: ox.Store, prefixes: dict[str, str], stack_bytes: int
+) -> tuple[int, socket.socket]:
+    """Fork the zygote from this (the worker) process; returns its pid and the worker's socket.
+
+    Evaluators evaluate on their main thread, whose stack grows up to RLIMIT_STACK: it is raised
+    (soft limit, within the hard one) to ``stack_bytes``, what the deepest admitted query needs.
+    """
     ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
     pid = os.fork()
     if pid:
@@ -142,9 +149,19 @@ def start_zygote(store: ox.Store, prefixes: dict[str, str]) -> tuple[int, socket
         return pid, ours
     try:  # the child: never return into the worker's code
         _detach(keep=theirs.fileno())
+        _allow_stack(stack_bytes)
         _serve_zygote(theirs, store, prefixes)
     finally:
         os._exit(0)
+
+
+def _allow_stack(stack_bytes: int) -> None:
+    """Let the main thread's stack grow to ``stack_bytes`` (the kernel checks at each fault)."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_STACK)
+    if soft != resource.RLIM_INFINITY and soft < stack_bytes:
+        wanted = stack_bytes if hard == resource.RLIM_INFINITY else min(stack_bytes, hard)
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_STACK, (wanted, hard))
 
 
 def _detach(keep: int) -> None:

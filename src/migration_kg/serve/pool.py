@@ -60,8 +60,10 @@ class EvaluatorPool:
         size: int,
         heavy_after_s: float,
         max_query_mb: int,
+        stack_bytes: int,
     ) -> None:
         self._store, self._prefixes = store, prefixes
+        self._stack_bytes = stack_bytes  # each evaluator's stack may grow this far (intake.py)
         self.size, self.heavy_after_s = max(1, size), heavy_after_s
         self.max_query_mb = max_query_mb
         self._max_growth = max_query_mb * 2**20
@@ -89,7 +91,7 @@ class EvaluatorPool:
                 return
             self._forget_inherited()
             self._pid = os.getpid()
-            self._zygote = start_zygote(self._store, self._prefixes)
+            self._zygote = start_zygote(self._store, self._prefixes, self._stack_bytes)
             self._baseline = resident_bytes(os.getpid())
             quick = [self._spawn() for _ in range(self.size)]
             for evaluator in quick:
@@ -313,7 +315,7 @@ class EvaluatorPool:
             sock.close()
             with contextlib.suppress(ChildProcessError):
                 os.waitpid(pid, os.WNOHANG)
-        self._zygote = start_zygote(self._store, self._prefixes)
+        self._zygote = start_zygote(self._store, self._prefixes, self._stack_bytes)
 
     def _discard(self, evaluator: Evaluator) -> None:
         """Kill an evaluator and forget it; lock held."""

@@ -53,8 +53,9 @@ class Workers:
     process alive at exit. Threads do not survive ``fork``: a child starts with a fresh pool.
     """
 
-    def __init__(self, parallel: int, limit: int = MAX_THREADS) -> None:
+    def __init__(self, parallel: int, stack_bytes: int, limit: int = MAX_THREADS) -> None:
         self.parallel, self.limit = parallel, limit
+        self.stack_bytes = stack_bytes  # pyoxigraph recurses on this stack (serve/intake.py)
         self._reset()
 
     def _reset(self) -> None:
@@ -145,7 +146,11 @@ class Workers:
     def _grow(self) -> None:
         """Start threads until ``parallel`` are not stuck (within ``limit``); lock held."""
         while self._threads - self._stuck < self.parallel and self._threads < self.limit:
-            threading.Thread(target=self._serve, name="emk-query", daemon=True).start()
+            default = threading.stack_size(self.stack_bytes)
+            try:
+                threading.Thread(target=self._serve, name="emk-query", daemon=True).start()
+            finally:
+                threading.stack_size(default)
             self._threads += 1
 
     def _serve(self) -> None:

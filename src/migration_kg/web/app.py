@@ -5,9 +5,9 @@ and templates) is built here and hung on ``app.state``; there is no module-level
 and the CLI each build their own.
 
 One middleware stack, built once, from the outside in: request records (id, metrics, access
-log: it sees the final status), CORS (also on errors and refusals), admission (per-client limits
-and lanes), gzip, then a dispatcher. /sparql GET/HEAD/POST take a fast path there — the route's
-handler (``sparql_response``) without FastAPI's per-request work (telemetry checks reading the
+log: it sees the final status), security headers and CORS (also on errors and refusals),
+admission (per-client limits and lanes), gzip, then a dispatcher. /sparql GET/HEAD/POST take
+a fast path there — the route's handler (``sparql_response``) without FastAPI's per-request work (telemetry checks reading the
 environment, routing, the exception middlewares), which cost more than the engine on a lookup;
 errors get the same text/plain responses through ``error_response``. Everything else goes to
 FastAPI's own routing.
@@ -40,6 +40,7 @@ from migration_kg.web.history import router as history_router
 from migration_kg.web.metrics import Metrics
 from migration_kg.web.middleware import AdmissionMiddleware, CorsMiddleware, ObservabilityMiddleware
 from migration_kg.web.pages import router as pages_router
+from migration_kg.web.security import SecurityHeadersMiddleware
 from migration_kg.web.service_description import Describer
 from migration_kg.web.site import Site
 from migration_kg.web.sparql import AppState, router, sparql_response
@@ -151,7 +152,8 @@ def create_app(
     dispatch = _Dispatch(_fast_sparql(state), app.routed)
     gzip = GZipMiddleware(dispatch, minimum_size=1000, compresslevel=_GZIP_LEVEL)
     admitted = AdmissionMiddleware(gzip, admission, resolver)
-    app.stack = ObservabilityMiddleware(CorsMiddleware(admitted), metrics)
+    secured = SecurityHeadersMiddleware(CorsMiddleware(admitted))
+    app.stack = ObservabilityMiddleware(secured, metrics)
     return app
 
 

@@ -27,6 +27,7 @@ from typing import Any
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from migration_kg.core.settings import Settings
+from migration_kg.web.security import ALWAYS, DATA_HEADERS
 
 # (reason, status, client address) of a request refused before it reached the app.
 Reporter = Callable[[str, int, str | None], None]
@@ -231,6 +232,7 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
                 f"content-length: {len(body)}",
                 "access-control-allow-origin: *",
                 "connection: close",
+                *(f"{name}: {value}" for name, value in {**ALWAYS, **DATA_HEADERS}.items()),
             ]
             if status == 503:
                 head.append("retry-after: 1")

@@ -26,6 +26,7 @@ from migration_kg.core.errors import (
 )
 from migration_kg.web.admission import TooManyRequests
 from migration_kg.web.outcome import note
+from migration_kg.web.security import ALWAYS
 
 log = logging.getLogger(__name__)
 
@@ -94,7 +95,7 @@ def error_response(exc: Exception) -> Response:
     status = status_for(exc)
     if status == 500:
         log.error("unhandled error", exc_info=exc)
-    headers = dict(CORS_HEADERS)
+    headers = {**CORS_HEADERS, **ALWAYS}  # a 500 is written outside the app's middleware
     headers["Vary"] = "Accept"
     if status in (429, 503):
         headers["Retry-After"] = str(getattr(exc, "retry_after", 1))
@@ -121,7 +122,7 @@ async def _domain_error(request: Request, exc: Exception) -> Response:
 
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
-    headers = {**CORS_HEADERS, **(exc.headers or {})}
+    headers = {**CORS_HEADERS, **ALWAYS, **(exc.headers or {})}
     return PlainTextResponse(f"{exc.detail}\n", status_code=exc.status_code, headers=headers)
 
 

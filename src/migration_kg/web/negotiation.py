@@ -15,6 +15,9 @@ from migration_kg.core.errors import BadRequest, NotAcceptable
 from migration_kg.core.formats import RdfFormat, ResultFormat
 
 Format = TypeVar("Format", bound=ResultFormat | RdfFormat)
+# Browsers send ~100 characters and RDF clients ~300; thousands of ranges mean something else.
+MAX_ACCEPT_CHARS = 4096
+_SHOWN = 200
 
 # Media types clients commonly send for a format besides its canonical one.
 ACCEPT_ALIASES: dict[ResultFormat | RdfFormat, tuple[str, ...]] = {
@@ -65,7 +68,12 @@ class MediaRange:
 
 
 def parse_accept(header: str) -> list[MediaRange]:
-    """Parse an Accept header; malformed entries are skipped (they cannot match anything)."""
+    """Parse an Accept header; malformed entries are skipped (they cannot match anything).
+
+    Raises:
+        BadRequest: a header over ``MAX_ACCEPT_CHARS`` (``check_accept``).
+    """
+    check_accept(header)
     ranges = []
     for entry in header.split(","):
         media, *params = (part.strip() for part in entry.split(";"))
@@ -83,6 +91,18 @@ def parse_accept(header: str) -> list[MediaRange]:
         if 0.0 <= q <= 1.0:
             ranges.append(MediaRange(main, sub, q))
     return ranges
+
+
+def check_accept(header: str | None) -> None:
+    """Refuse an Accept header over ``MAX_ACCEPT_CHARS`` (before anything is evaluated).
+
+    Raises:
+        BadRequest: naming the header, the limit and the header's length.
+    """
+    if header is not None and len(header) > MAX_ACCEPT_CHARS:
+        raise BadRequest(
+            f"Accept header longer than {MAX_ACCEPT_CHARS} characters ({len(header)})", "Accept"
+        )
 
 
 def media_types(fmt: ResultFormat | RdfFormat) -> tuple[str, ...]:
@@ -129,7 +149,7 @@ def negotiate(
         if q > best_q:
             best, best_q = fmt, q
     if best_q <= 0.0:
-        raise _not_acceptable(f"no offered format matches Accept: {accept}", offered)
+        raise _not_acceptable(f"no offered format matches Accept: {_shown(accept)}", offered)
     return best
 
 
@@ -140,7 +160,12 @@ def _by_name(value: str, offered: Sequence[Format]) -> Format:
         for fmt in offered:
             if wanted in FORMAT_NAMES[fmt] or wanted in media_types(fmt):
                 return fmt
-    raise _not_acceptable(f"format={value!r} is not offered here", offered)
+    raise _not_acceptable(f"format={_shown(value)!r} is not offered here", offered)
+
+
+def _shown(value: str) -> str:
+    """A client's value as echoed in an error: at most ``_SHOWN`` characters of it."""
+    return value if len(value) <= _SHOWN else value[:_SHOWN] + "…"
 
 
 def _not_acceptable(reason: str, offered: Sequence[ResultFormat | RdfFormat]) -> NotAcceptable:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import mimetypes
 import re
 from collections.abc import Sequence
+from urllib.parse import quote
 
 import pyoxigraph as ox
 from fastapi import APIRouter, Request
@@ -45,6 +46,13 @@ router = APIRouter()
 HTML = "html"
 _GET = ["GET", "HEAD"]
 _ABSOLUTE = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:[^\s<>\"{}|\\^`]+$")
+# Longer than any IRI or label of the release (143 characters), well short of uvicorn's own
+# URL limit; past these a path names nothing and a search finds nothing, so they are refused.
+MAX_PATH_CHARS = 2048
+MAX_PARAMETER_CHARS = 2048
+MAX_SEARCH_CHARS = 256
+# Characters a path may keep as they are in an IRI; anything else is percent-encoded.
+_IRI_SAFE = "/:@!$&'()*+,;=-._~%"
 
 
 def _site(request: Request) -> tuple[Site, Backend]:
@@ -59,6 +67,24 @@ def _representation(request: Request, fixed: str | None) -> RdfFormat | str:
     if prefers_html(accept, formats, DOCUMENT_FORMATS):
         return HTML
     return negotiate(accept, formats, DOCUMENT_FORMATS)
+
+
+def _resource_iri(base: str, path: str) -> str:
+    """The IRI a request path names: as given when it is a valid IRI, else percent-encoded
+    (``/id/a%20b`` arrives decoded as ``a b``: its IRI is ``…/id/a%20b``).
+
+    Raises:
+        ResourceNotFound: the path is too long or forms no IRI at all (nothing can have it).
+    """
+    if len(path) > MAX_PATH_CHARS:
+        raise ResourceNotFound(f"no resource has a path longer than {MAX_PATH_CHARS} characters")
+    for candidate in (base + path, base + quote(path, safe=_IRI_SAFE)):
+        try:
+            ox.NamedNode(candidate)
+        except ValueError:
+            continue
+        return candidate
+    raise ResourceNotFound(f"no resource: {quote(path[:200])!r} does not form an IRI")
 
 
 def _split_extension(engine: Backend, iri: str) -> tuple[str, str | None]:
@@ -83,7 +109,7 @@ def resource(request: Request, path: str) -> Response:
     site, engine = _site(request)
     if unchanged := site.unchanged(request):
         return unchanged
-    iri, ext = _split_extension(engine, site.settings.base_iri + "id/" + path)
+    iri, ext = _split_extension(engine, _resource_iri(site.settings.base_iri + "id/", path))
     rep = _representation(request, ext)
     fmt = site.formatter(request)
     if not exists(engine, iri):
@@ -151,7 +177,7 @@ def ontology_module_document(request: Request, name: str) -> Response:
         stem, ext = name, ""
     elif ext not in EXTENSIONS and ext != HTML:
         raise ResourceNotFound(f"no ontology module document /ontology/{name}")
-    iri = f"{site.settings.base_iri}ontology/{stem}"
+    iri = _resource_iri(f"{site.settings.base_iri}ontology/", stem)
     triples = ontology_module(engine, iri)
     if not triples:
         raise ResourceNotFound(f"no ontology module <{iri}> in this release; see /ontology")
@@ -173,6 +199,8 @@ def ontology_module_document(request: Request, name: str) -> Response:
 def search(request: Request, q: str = "") -> Response:
     """Label search (accent- and case-insensitive); HTML for browsers, JSON otherwise."""
     site, _ = _site(request)
+    if len(q) > MAX_SEARCH_CHARS:
+        raise BadRequest(f"search text longer than {MAX_SEARCH_CHARS} characters ({len(q)})", "q")
     hits = site.index.search(q)
     accept, formats = request.headers.get("accept"), request.query_params.getlist("format")
     if prefers_html(accept, formats, (ResultFormat.JSON,)):
@@ -267,14 +295,25 @@ def bind_parameters(
     """Declared parameters given in the URL: absolute IRIs as IRIs, anything else as a literal.
 
     Raises:
-        BadRequest: a parameter given twice (which value would be meant is unclear).
+        BadRequest: a parameter given twice (which value would be meant is unclear), longer
+            than ``MAX_PARAMETER_CHARS``, or an invalid IRI.
     """
     bound: dict[str, ox.NamedNode | ox.Literal] = {}
     for param in params:
         given = values.getlist(param.name)
         if len(given) > 1:
             raise BadRequest(f"parameter {param.name!r} given {len(given)} times", param.name)
-        if given:
-            value = given[0]
+        if not given:
+            continue
+        value = given[0]
+        if len(value) > MAX_PARAMETER_CHARS:
+            raise BadRequest(
+                f"parameter {param.name!r} longer than {MAX_PARAMETER_CHARS} characters",
+                param.name,
+            )
+        try:
             bound[param.name] = ox.NamedNode(value) if _ABSOLUTE.match(value) else ox.Literal(value)
+        except ValueError as exc:
+            message = f"parameter {param.name!r} is not a valid IRI or literal: {exc}"
+            raise BadRequest(message, param.name) from exc
     return bound

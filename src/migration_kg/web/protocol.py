@@ -15,6 +15,7 @@ from starlette.requests import Request
 
 from migration_kg.core.errors import BadRequest
 from migration_kg.web.errors import PayloadTooLarge, UnsupportedMediaType
+from migration_kg.web.negotiation import check_accept
 
 FORM = "application/x-www-form-urlencoded"
 SPARQL_QUERY = "application/sparql-query"
@@ -84,6 +85,7 @@ def _build(params: list[tuple[str, str]], request: Request) -> SparqlRequest:
     if query is not None and not query.strip():
         raise BadRequest("parameter 'query' is empty", "query")
     accept = ", ".join(request.headers.getlist("accept")) or None
+    check_accept(accept)  # here, not after evaluation, where negotiation happens
     return SparqlRequest(
         query, default, named, formats, accept, request.headers.get("if-none-match")
     )

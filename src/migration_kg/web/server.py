@@ -23,6 +23,7 @@ import contextlib
 import ctypes
 import gc
 import logging
+import mmap
 import os
 import select
 import signal
@@ -79,15 +80,27 @@ def serve_release(
     from migration_kg.web.cache import ResultCache
     from migration_kg.web.metrics import Metrics
 
+    stats = WorkerStats()
+
     def build_app() -> FastAPI:
         engine = open_backend(settings, store, build_hash)
         cache = ResultCache(engine.build_hash, cache_bytes) if cache_bytes else None
-        return create_app(settings, engine, result_cache=cache, metrics=Metrics(metrics_dir))
+        app = create_app(settings, engine, result_cache=cache, metrics=Metrics(metrics_dir))
+        app.state.worker_stats = stats  # /health reports the supervisor's restarts
+        return app
 
     processes = workers or default_workers()
     sockets = listen(settings.host, settings.port, processes)  # fail before loading
     # The app writes one JSON line per request itself: uvicorn's access log stays off.
-    run(build_app, sockets, processes, settings, access_log=False, timeout_graceful_shutdown=5)
+    run(
+        build_app,
+        sockets,
+        processes,
+        settings,
+        stats,
+        access_log=False,
+        timeout_graceful_shutdown=5,
+    )
 
 
 def open_backend(settings: Settings, store: str | None, build_hash: str | None) -> Backend:
@@ -99,6 +112,23 @@ def open_backend(settings: Settings, store: str | None, build_hash: str | None) 
     from migration_kg.serve.remote import RemoteEngine
 
     return RemoteEngine.connect(settings, store, build_hash)
+
+
+class WorkerStats:
+    """Counts the supervisor shares with its workers: anonymous shared memory, made before the
+    fork, so that every worker reads (for /health) what the parent writes. One 8-byte counter
+    today, worker restarts; a metrics endpoint can read the same object."""
+
+    def __init__(self) -> None:
+        self._memory = mmap.mmap(-1, 8)
+
+    @property
+    def restarts(self) -> int:
+        """Workers that died and were replaced since the server started."""
+        return int.from_bytes(self._memory[:8], "little")
+
+    def count_restart(self) -> None:
+        self._memory[:8] = (self.restarts + 1).to_bytes(8, "little")
 
 
 def default_workers() -> int:
@@ -133,12 +163,14 @@ def run(
     sockets: list[socket.socket],
     workers: int,
     settings: Settings,
+    stats: WorkerStats | None = None,
     **options: Any,
 ) -> None:
     """Build the app with ``factory`` and serve it here (``workers`` 1) or in forked children.
 
     ``sockets`` come from ``listen``; ``settings`` give the connection limits, keep-alive and
-    the workers' memory ceiling; ``options`` go to ``uvicorn.Config``.
+    the workers' memory ceiling; ``stats`` (if given) counts restarts where the workers can read
+    them (/health); ``options`` go to ``uvicorn.Config``.
     """
     if workers <= 1:
         app = factory()
@@ -149,7 +181,7 @@ def run(
     # Blocked before the app exists, so that every thread it starts (query workers) inherits the
     # block: a thread with SIGCHLD unblocked would swallow it, and no restart would happen.
     mask = signal.pthread_sigmask(signal.SIG_BLOCK, signals)
-    supervisor = _Supervisor(factory, sockets, settings, options)
+    supervisor = _Supervisor(factory, sockets, settings, options, stats or WorkerStats())
     try:
         app = factory()
         _freeze()
@@ -222,9 +254,10 @@ class _Supervisor:
         sockets: list[socket.socket],
         settings: Settings,
         options: dict[str, Any],
+        stats: WorkerStats,
     ) -> None:
         self.factory, self.sockets, self.options = factory, sockets, options
-        self.settings = settings
+        self.settings, self.stats = settings, stats
         self.children: dict[int, int] = {}  # pid → worker number (which socket it serves)
         self.starting: dict[int, int] = {}  # pid → read end of its ready pipe
         self.baseline: dict[int, int] = {}  # pid → resident bytes once it was ready
@@ -289,7 +322,13 @@ class _Supervisor:
             if code == _STARTUP_FAILURE:
                 log.error("worker %d could not start; stopping", pid)
                 return False
-            log.warning("worker %d exited with %s; starting another", pid, code)
+            self.stats.count_restart()
+            log.warning(
+                "worker %d exited with %s; starting another (restart %d)",
+                pid,
+                code,
+                self.stats.restarts,
+            )
             if self.restarts is not None:
                 self.restarts.labels("died").inc()
             time.sleep(0.1)  # a crash loop must not spin

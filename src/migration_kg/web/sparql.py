@@ -140,6 +140,9 @@ async def health(request: Request) -> Response:
         }
     if state.cache is not None:
         body["result_cache"] = state.cache.stats()
+    workers = getattr(request.app.state, "worker_stats", None)  # set by `serve` (web/server.py)
+    if workers is not None:
+        body["worker_restarts"] = workers.restarts
     return JSONResponse(body, headers={"Cache-Control": "no-store"})
 
 
