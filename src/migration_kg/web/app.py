@@ -4,12 +4,12 @@ All state (settings, engine, admission, metrics, the service describer, the page
 and templates) is built here and hung on ``app.state``; there is no module-level app, so tests
 and the CLI each build their own.
 
-One middleware stack, built once, from the outside in: request records (id, metrics, access
-log: it sees the final status), security headers and CORS (also on errors and refusals),
-admission (per-client limits and lanes), gzip, then a dispatcher. /sparql GET/HEAD/POST take
-a fast path there — the route's handler (``sparql_response``) without FastAPI's per-request work (telemetry checks reading the
-environment, routing, the exception middlewares), which cost more than the engine on a lookup;
-errors get the same text/plain responses through ``error_response``. Everything else goes to
+One middleware stack, built once, from the outside in: request records (id, metrics, access log: it
+sees the final status), security headers and CORS (also on errors and refusals), admission (per-
+client limits and lanes), gzip, then a dispatcher. /sparql GET/HEAD/POST take a fast path there —
+the route's handler (``sparql_response``) without FastAPI's per-request work (telemetry checks
+reading the environment, routing, the exception middlewares), which cost more than the engine on a
+lookup; errors get the same text/plain responses through ``error_response``. Everything else goes to
 FastAPI's own routing.
 """
 
