@@ -129,6 +129,22 @@ def test_an_evaluator_killed_while_idle_is_replaced_unnoticed(engine: QueryEngin
     assert engine.stats()["died"] == 1
 
 
+def test_a_stop_sent_to_the_whole_group_leaves_evaluation_to_the_worker(
+    engine: QueryEngine,
+) -> None:
+    """systemd and ``kill -TERM -PGID`` signal every process: draining needs the evaluators."""
+    zygote = _zygote(engine)
+    evaluators = children(zygote)
+    for pid in (zygote, *evaluators):
+        os.kill(pid, signal.SIGTERM)
+        os.kill(pid, signal.SIGHUP)
+        os.kill(pid, signal.SIGINT)
+    time.sleep(0.1)
+    assert children(zygote) == evaluators
+    assert b"bindings" in _answer(engine, LOOKUP)
+    assert engine.stats()["died"] == 0
+
+
 def test_evaluation_errors_come_back_as_the_engines_errors(engine: QueryEngine) -> None:
     from migration_kg.core.errors import NotAcceptable, QuerySyntaxError
 

@@ -21,6 +21,7 @@ from migration_kg.core.settings import Settings
 from migration_kg.serve.backend import Backend
 from migration_kg.web import create_app
 from migration_kg.web.cache import ResultCache
+from migration_kg.web.connection import ConnectionLimits, protocol_class
 
 EX = "https://w3id.org/eu-migration-kg/id/"
 G = "https://w3id.org/eu-migration-kg/graph/"
@@ -104,7 +105,8 @@ def start_server(
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
     app = create_app(settings, engine, result_cache=result_cache)
-    config = uvicorn.Config(app, log_level="warning", access_log=False)
+    limits = ConnectionLimits.from_settings(settings)  # the connection layer `serve` runs with
+    config = uvicorn.Config(app, log_level="warning", access_log=False, http=protocol_class(limits))
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()

@@ -165,7 +165,12 @@ def _allow_stack(stack_bytes: int) -> None:
 
 
 def _detach(keep: int) -> None:
-    """Leave the worker's world: default signals, no inherited descriptors, a frozen heap.
+    """Leave the worker's world: the worker's signals, no inherited descriptors, a frozen heap.
+
+    SIGTERM, SIGINT and SIGHUP are ignored: a stop sent to the whole process group or cgroup
+    (``kill -TERM -PGID``, systemd's default) reaches evaluators too, and one killed there would
+    fail the very request the worker is draining. The worker ends its evaluators itself (closes
+    their socket, or SIGKILL at a deadline) and they die with the zygote, which dies with it.
 
     Inherited client connections and listening sockets must not stay open here (a connection the
     worker closes would stay open), and objects that wrapped them must never be collected (their
@@ -174,8 +179,10 @@ def _detach(keep: int) -> None:
     gc.freeze()
     with contextlib.suppress(ValueError):
         signal.set_wakeup_fd(-1)
-    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1):
+    for signum in (signal.SIGQUIT, signal.SIGUSR1):
         signal.signal(signum, signal.SIG_DFL)
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, signal.SIG_IGN)
     signal.pthread_sigmask(signal.SIG_SETMASK, set())
     os.closerange(3, keep)
     os.closerange(keep + 1, 1 << 20)
