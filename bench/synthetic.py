@@ -32,14 +32,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rdflib import BNode, Graph, Literal, URIRef
-from rdflib.namespace import DCTERMS, RDFS, SKOS
+from rdflib.namespace import DCTERMS, RDF, RDFS, SKOS
 
 ROOT = Path(__file__).resolve().parents[1]
 REAL_EDITION = "data/2025-03"
 ID = "https://w3id.org/eu-migration-kg/id/"
 SHARED_PREFIXES = (ID + "period/", ID + "concept/")  # never minted by an edition
 EDITION_IRI = re.compile(re.escape(ID) + r"report/[a-z0-9-]+/[0-9]{4}-[0-9]{2}$")
-LABELS = frozenset({RDFS.label, SKOS.prefLabel, SKOS.altLabel, DCTERMS.title})
+# emk:acronym too: shapes require each acronym among the altLabels, so both get the same suffix.
+ACRONYM = URIRef("https://w3id.org/eu-migration-kg/ontology#acronym")
+LABELS = frozenset({RDFS.label, SKOS.prefLabel, SKOS.altLabel, DCTERMS.title, ACRONYM})
 LINKED = ("ontology", "shapes", "queries")  # read-only parts of the project, linked not copied
 # Release quads per asserted edition triple, measured on synthetic releases (each copy adds its
 # 6,255 triples and ~2,900 inferred ones): used only to pick the number of copies.
@@ -69,7 +71,9 @@ def edition_template(root: Path = ROOT) -> Template:
     for path in sorted((root / "data").rglob("*.ttl")):
         if REAL_EDITION not in path.as_posix():
             shared.parse(path, format="turtle")
-    shared_subjects = set(shared.subjects())
+    # Typed outside the edition: shared. Links (data/links/) say more about an edition's own
+    # resources (a section's EuroVoc subjects) without making them shared.
+    shared_subjects = set(shared.subjects(RDF.type, None))
     minted = {
         s
         for s in edition.subjects()
