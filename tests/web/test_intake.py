@@ -262,3 +262,15 @@ def test_raised_limits_raise_the_engine_stack(release_dir: Path) -> None:
     done = _child("engine", str(release_dir), "functions", env=env)
     assert done.returncode == 0, done.stderr
     assert _child("thread", "8192", "functions", env=env).returncode < 0
+
+
+def test_a_remembered_pass_is_remembered_for_its_limits_only() -> None:
+    """Short texts that passed are remembered: never for stricter limits, never a refusal."""
+    text = "SELECT * WHERE { " + " ".join(f"?s ?p ?o{i} ." for i in range(20)) + " }"
+    check_query(text, LIMITS)
+    check_query(text, LIMITS)  # remembered
+    assert _refusal(text, QueryLimits(max_patterns=10)).limit == "patterns"
+    deep = "ASK { " + "{ " * 70 + "}" * 70 + " }"
+    assert _refusal(deep).limit == "nesting"
+    assert _refusal(deep).limit == "nesting"  # refused again: refusals are not remembered
+    assert scan_query(text) is scan_query(text)  # the scan of a short text is remembered too

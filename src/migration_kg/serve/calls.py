@@ -67,7 +67,9 @@ class Call:
         evaluator.busy = True
         self.started = loop.time()
         try:
-            await loop.sock_sendall(evaluator.sock, message)
+            sent = _send_now(evaluator.sock, message)
+            if sent < len(message):  # a full socket buffer (a long query): wait for room
+                await loop.sock_sendall(evaluator.sock, memoryview(message)[sent:])
         except OSError:
             raise QueryAborted("the evaluator process ended unexpectedly; please retry") from None
         loop.add_reader(evaluator.sock.fileno(), self._readable)
@@ -209,3 +211,12 @@ def take_frame(inbox: bytearray) -> Any:
     message = decode(bytes(memoryview(inbox)[HEADER.size : end]))
     del inbox[:end]
     return message
+
+
+def _send_now(sock: socket.socket, message: bytes) -> int:
+    """What the socket takes at once (a job message usually fits): asyncio's ``sock_sendall``
+    costs a future and its bookkeeping per request even when nothing needs waiting for."""
+    try:
+        return sock.send(message)
+    except BlockingIOError:
+        return 0

@@ -74,30 +74,46 @@ def recv_frame(sock: socket.socket) -> Any:
     return None if body is None else decode(body)
 
 
+class FormatRefused(MigrationKGError):
+    """The evaluator needed a result family the client refused; the worker, which kept the
+    chooser's own refusal (a 406 naming what is offered), raises that instead."""
+
+    def __init__(self, family: str) -> None:
+        super().__init__(family)
+        self.family = family
+
+
+_REFUSED = "refused"
+
+
 def job_message(job: Job, choices: Choices, background: bool) -> bytes:
-    """A job as plain data: formats by name, a refusal to choose as a pickled exception."""
+    """A job as plain data: formats by name, a refusal to choose as ``refused``.
+
+    Most requests refuse one family (a SELECT client's Accept names no RDF syntax), so the
+    refusal stays in the worker rather than being pickled for every request.
+    """
     wire = tuple(_choice(choices[family]) for family in ("results", "graph"))
     return encode((job.text, job.kwargs, job.timeout, job.kind, job.row_cap, background, *wire))
 
 
-def _choice(choice: Format | MigrationKGError) -> str | bytes:
+def _choice(choice: Format | MigrationKGError) -> str:
     if isinstance(choice, MigrationKGError):
-        return pickle.dumps(_portable(choice), pickle.HIGHEST_PROTOCOL)
+        return _REFUSED
     return f"{type(choice).__name__}:{choice.name}"  # a chooser may pick across families
 
 
 def _read_job(message: tuple[Any, ...]) -> tuple[Job, Choices, bool]:
     text, kwargs, timeout, kind, row_cap, background, results, graph = message
     choices: dict[Family, Format | MigrationKGError] = {
-        "results": _unchoice(results),
-        "graph": _unchoice(graph),
+        "results": _unchoice(results, "results"),
+        "graph": _unchoice(graph, "graph"),
     }
     return Job(text, kwargs, timeout, kind, row_cap), choices, background
 
 
-def _unchoice(wire: str | bytes) -> Any:
-    if isinstance(wire, bytes):
-        return pickle.loads(wire)
+def _unchoice(wire: str, family: str) -> Any:
+    if wire == _REFUSED:
+        return FormatRefused(family)
     family, name = wire.split(":")
     return ResultFormat[name] if family == ResultFormat.__name__ else RdfFormat[name]
 

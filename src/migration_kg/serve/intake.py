@@ -27,6 +27,7 @@ where the parser may read ``<`` as less-than: there its inside is counted as cod
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 from migration_kg.core.errors import BadRequest, ConfigError
@@ -35,6 +36,8 @@ from migration_kg.serve.query_lexer import (
     IRI_AS_CODE,
     KEYWORD,
     LEXER,
+    MEMO_CHARS,
+    MEMO_ENTRIES,
     RUN_TOKEN,
     read_string,
     token_kind,
@@ -396,4 +399,14 @@ def check_query(text: str, limits: QueryLimits) -> None:
             " (limit EMK_MAX_QUERY_LENGTH)",
             "length",
         )
+    if len(text) <= MEMO_CHARS:
+        _passed(text, limits)  # remembers texts that passed; a refusal is measured each time
+    else:
+        _Meter(text, limits).run()
+
+
+def _measure(text: str, limits: QueryLimits) -> None:
     _Meter(text, limits).run()
+
+
+_passed = functools.lru_cache(maxsize=MEMO_ENTRIES)(_measure)

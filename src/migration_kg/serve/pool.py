@@ -36,6 +36,7 @@ from migration_kg.core.errors import QueryAborted, QueryTimeout, ServerBusy
 from migration_kg.serve.calls import Call, Evaluator, current_probe, take_hello
 from migration_kg.serve.evaluation import Answer, Choices, Job
 from migration_kg.serve.evaluators import (
+    FormatRefused,
     job_message,
     lower_priority,
     read_reply,
@@ -150,6 +151,8 @@ class EvaluatorPool:
         _, value, _ = read_reply(reply)
         if isinstance(value, Answer):
             return value
+        if isinstance(value, FormatRefused):
+            raise choices[value.family]  # type: ignore[index,misc]
         raise value
 
     async def _evaluate(

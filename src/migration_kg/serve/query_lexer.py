@@ -11,6 +11,12 @@ from __future__ import annotations
 
 import re
 
+# Texts up to MEMO_CHARS are remembered by the checks (the last MEMO_ENTRIES of them): a
+# public endpoint sees the same short queries again and again (its pages', its catalogue's, a
+# client's), and lexing one costs tens of microseconds of Python per request; at most ~4 MB.
+MEMO_CHARS = 4096
+MEMO_ENTRIES = 1024
+
 _IRI_CHARS = r"[^<>\"{}|^`\\\x00-\x20]"
 # A run of plain code: words, operators, commas, spaces, and the terms ``()`` and ``[]``.
 _PLAIN = r"(?:[^{}()\[\]<>\"'#\\]|\(\)|\[\])"

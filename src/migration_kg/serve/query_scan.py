@@ -11,11 +11,12 @@ the engine refuses it rather than guesses.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 from urllib.parse import urljoin
 
-from migration_kg.serve.query_lexer import read_string
+from migration_kg.serve.query_lexer import MEMO_CHARS, MEMO_ENTRIES, read_string
 
 _TOKEN = re.compile(
     r"""
@@ -98,6 +99,10 @@ def iri_text(token: str) -> str:
 
 def scan_query(text: str) -> QueryScan:
     """Scan SPARQL text for its form, SERVICE targets and FROM clauses (never raises)."""
+    return _scan_memo(text) if len(text) <= MEMO_CHARS else _scan(text)
+
+
+def _scan(text: str) -> QueryScan:
     tokens = _tokens(text)
     base, prefixes = "", {}
     form: str | None = None
@@ -147,3 +152,6 @@ def _service_target(following: list[tuple[str, str]], base: str, prefixes: dict[
         if prefix in prefixes and "\\" not in local and "%" not in local:
             return prefixes[prefix] + local
     return UNRESOLVED
+
+
+_scan_memo = functools.lru_cache(maxsize=MEMO_ENTRIES)(_scan)

@@ -7,6 +7,7 @@ RFC 9110 rules: the most specific matching media range gives a format its q-valu
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TypeVar
@@ -135,6 +136,15 @@ def negotiate(
         NotAcceptable: nothing offered is acceptable; the message lists what is offered.
         BadRequest: ``format`` values that name different formats.
     """
+    if format_values:  # rare, and of any size: not remembered
+        return _negotiate(accept, tuple(format_values), tuple(offered))
+    chosen: Format = _negotiate_memo(accept, (), tuple(offered))
+    return chosen
+
+
+def _negotiate(
+    accept: str | None, format_values: tuple[str, ...], offered: tuple[Format, ...]
+) -> Format:
     if format_values:
         chosen = {_by_name(value, offered) for value in format_values}
         if len(chosen) > 1:
@@ -206,3 +216,9 @@ def etag_matches(if_none_match: str | None, etag: str) -> bool:
     wanted = etag.removeprefix("W/")
     tags = (tag.strip().removeprefix("W/") for tag in if_none_match.split(","))
     return any(tag in ("*", wanted) for tag in tags)
+
+
+# Clients send a handful of distinct Accept headers (each at most MAX_ACCEPT_CHARS): parsing and
+# matching one costs more than the rest of a cheap lookup's negotiation, so the outcome of the
+# last 256 is kept; refusals (NotAcceptable, BadRequest) are not remembered, only raised.
+_negotiate_memo = functools.lru_cache(maxsize=256)(_negotiate)

@@ -154,7 +154,7 @@ def endpoint_url(request: Request, settings: Settings) -> str:
     """
     if settings.public_base_url:
         return urljoin(settings.public_base_url, "sparql")
-    direct = (request.url.scheme, request.headers.get("host", ""))
+    direct = (str(request.scope.get("scheme") or "http"), request.headers.get("host", ""))
     forwarded = request.headers.get("forwarded")
     if forwarded:
         pairs = {k.lower(): v.strip() for k, v in _FORWARDED_PAIR.findall(forwarded.split(",")[0])}
