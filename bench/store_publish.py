@@ -115,6 +115,8 @@ def serving(query_url: str, work: Path) -> Iterator[str]:
     port = free_port()
     command = [str(PROJECT_CLI), "serve", "--store", query_url, "--port", str(port)]
     command += ["--timeout", "30", "--row-cap", "1000000"]
+    # wrk's connections all come from 127.0.0.1: as bench/run.py does, each stands for a visitor
+    command += ["--client-limit", "1000"]
     process = spawn(command, work, "serve.log")
     url = f"http://127.0.0.1:{port}"
     try:
@@ -144,7 +146,7 @@ def compare_queries(
             row["counts"] = counts
             for name, url in urls.items():
                 point = load.Point(url, JSON, level, args.duration, 30.0)
-                row[name] = load.finish_wrk(load.start_wrk(point, script, 2), point)
+                row[name] = _answered(load.finish_wrk(load.start_wrk(point, script, 2), point), url)
             direct_rps = row["virtuoso"]["rps"]
             row["ratio"] = (
                 round(row["serve --store"]["rps"] / direct_rps, 3) if direct_rps else None
@@ -163,9 +165,16 @@ def page_point(served: str, args: argparse.Namespace) -> dict[str, Any]:
     # a warm-up pass: each worker process fills its own cache of the page's internal queries
     warm = load.Point(point.url, point.accept, point.concurrency, 3, point.timeout_s)
     load.finish_wrk(load.start_wrk(warm, script, 2), warm)
-    result = load.finish_wrk(load.start_wrk(point, script, 2), point)
+    result = _answered(load.finish_wrk(load.start_wrk(point, script, 2), point), point.url)
     result["cold_ms"] = cold_ms
     print(f"  page {PAGE} c=16: {result}", flush=True)
+    return result
+
+
+def _answered(result: dict[str, Any], url: str) -> dict[str, Any]:
+    """Say loudly when requests of a point failed (refused, timed out): its rate counts them."""
+    if result.get("error_total"):
+        print(f"  WARNING {url[:100]}: {result['error_total']} failed {result['errors']}")
     return result
 
 
