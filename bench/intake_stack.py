@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
@@ -25,7 +24,7 @@ import pyoxigraph as ox
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "web"))
 
-from deep_queries import CONSTRUCTS, admitted
+from deep_queries import CONSTRUCTS, admitted, run_on_thread, tiny_store
 
 from migration_kg.core.settings import Settings
 from migration_kg.serve.intake import QueryLimits, measure_query
@@ -36,32 +35,7 @@ FLOOR_KIB = 64  # below this, Python's own frames are the problem, not the query
 
 def run_child(name: str, n: int, stack_kib: int) -> None:
     """In the child: evaluate one query on a thread with ``stack_kib``; dying is the answer."""
-    store = ox.Store()
-    for i in range(3):
-        quad = ox.Quad(
-            ox.NamedNode("http://e/s"),
-            ox.NamedNode("http://e/p"),
-            ox.Literal(f"x{i}"),
-            ox.NamedNode("http://e/g"),
-        )
-        store.add(quad)
-    text = CONSTRUCTS[name](n)
-    outcome: list[str] = []
-
-    def evaluate() -> None:
-        try:
-            result = store.query(text, use_default_graph_as_union=True)
-            size = 1 if isinstance(result, ox.QueryBoolean) else len(list(result))
-            del result
-            outcome.append(f"ok {size}")
-        except (SyntaxError, ValueError, OSError, RuntimeError) as exc:
-            outcome.append(f"error {type(exc).__name__}: {str(exc)[:80]}")
-
-    threading.stack_size(stack_kib * KIB)
-    thread = threading.Thread(target=evaluate)
-    thread.start()
-    thread.join()
-    print(outcome[0])
+    print(run_on_thread(tiny_store(), CONSTRUCTS[name](n), stack_kib))
 
 
 def survives(name: str, n: int, stack_kib: int, timeout: float) -> tuple[bool, str, float]:

@@ -113,7 +113,8 @@ def admitted(text: Callable[[int], str], limits: QueryLimits) -> int:
     return low
 
 
-def _store() -> ox.Store:
+def tiny_store() -> ox.Store:
+    """Three quads: enough for every construct to parse, plan and evaluate."""
     store = ox.Store()
     for i in range(3):
         node = ox.NamedNode("http://e/s")
@@ -121,7 +122,7 @@ def _store() -> ox.Store:
     return store
 
 
-def _run_on_thread(store: ox.Store, text: str, stack_kib: int) -> str:
+def run_on_thread(store: ox.Store, text: str, stack_kib: int) -> str:
     """Evaluate ``text`` on a new thread of ``stack_kib``; a crash ends the process."""
     outcome: list[str] = []
 
@@ -155,7 +156,7 @@ def main(argv: list[str]) -> None:
     settings = Settings.from_env(dist_dir=Path(where) if mode == "engine" else None)
     limits = QueryLimits.from_settings(settings)
     engine = QueryEngine.from_release(settings) if mode == "engine" else None
-    store = _store()
+    store = tiny_store()
     for name in names:
         build = {**CONSTRUCTS, **FLAT}[name]
         text = build(admitted(build, limits) if name in CONSTRUCTS else FLAT_SIZE)
@@ -164,7 +165,7 @@ def main(argv: list[str]) -> None:
             result = engine.query(text, timeout_s=60)
             print(f"done {name}: {len(result.rows)} rows", flush=True)
         else:
-            print(f"done {name}: {_run_on_thread(store, text, int(where))}", flush=True)
+            print(f"done {name}: {run_on_thread(store, text, int(where))}", flush=True)
 
 
 if __name__ == "__main__":

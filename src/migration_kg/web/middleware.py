@@ -37,6 +37,7 @@ from migration_kg.web.clients import ClientResolver
 from migration_kg.web.errors import CORS_HEADERS, error_response
 from migration_kg.web.metrics import Metrics
 from migration_kg.web.outcome import RequestRecord, current_record, note
+from migration_kg.web.security import add_missing
 
 access_log = logging.getLogger("migration_kg.web.access")
 
@@ -76,9 +77,7 @@ class CorsMiddleware:
 
         async def send_with_cors(message: Message) -> None:
             if message["type"] == "http.response.start":
-                present = {name.lower() for name, _ in message.get("headers", [])}
-                extra = [(k, v) for k, v in _CORS if k not in present]
-                message["headers"] = [*message.get("headers", []), *extra]
+                add_missing(message, _CORS)
             await send(message)
 
         await self.app(scope, receive, send_with_cors)

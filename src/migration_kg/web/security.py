@@ -21,6 +21,8 @@ before any ASGI app runs) carry the same ``ALWAYS`` and ``DATA_HEADERS``.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 # The two <style> elements YASGUI's table (its column-resizer) adds, allowed by their hashes
@@ -54,6 +56,14 @@ PAGE_HEADERS = {
 DATA_HEADERS = {"Content-Security-Policy": DATA_POLICY, "Referrer-Policy": "same-origin"}
 
 
+def add_missing(message: Message, extra: Iterable[tuple[bytes, bytes]]) -> None:
+    """Append to a response start's headers each of ``extra`` it does not set itself (a
+    response may choose its own, e.g. a stricter policy or its own CORS exposure)."""
+    headers = list(message.get("headers", []))
+    present = {name.lower() for name, _ in headers}
+    message["headers"] = headers + [(k, v) for k, v in extra if k not in present]
+
+
 def _encoded(headers: dict[str, str]) -> list[tuple[bytes, bytes]]:
     return [(k.lower().encode(), v.encode()) for k, v in headers.items()]
 
@@ -74,14 +84,11 @@ class SecurityHeadersMiddleware:
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = list(message.get("headers", []))
-                present = {name.lower() for name, _ in headers}
                 html = any(
                     name.lower() == b"content-type" and value.lower().startswith(b"text/html")
-                    for name, value in headers
+                    for name, value in message.get("headers", [])
                 )
-                extra = [*_ALWAYS, *(_PAGE if html else _DATA)]
-                message["headers"] = headers + [(k, v) for k, v in extra if k not in present]
+                add_missing(message, [*_ALWAYS, *(_PAGE if html else _DATA)])
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
