@@ -7,9 +7,11 @@ running it on pyoxigraph (a parse error would raise) and against the store.
 from __future__ import annotations
 
 import asyncio
+import json
 import socket
 import threading
 import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pyoxigraph as ox
 import pytest
@@ -239,3 +241,39 @@ def test_lean_client_and_httpx_give_the_same_answers(
     lean, plain = asyncio.run(answers(True)), asyncio.run(answers(False))
     assert lean == plain
     assert G.encode() + b"data" in lean[0]  # GRAPH ?g names the release's graph, not a version
+
+
+def test_internal_answers_are_kept_even_when_cut_at_their_row_cap() -> None:
+    """The pages' queries go to the store once per process, cut or not (a page's inbound links
+    are cut at their cap for any well-linked resource)."""
+    posts: list[bytes] = []
+    rows = [{"s": {"type": "uri", "value": f"http://e/{i}"}} for i in range(5)]
+    answer = json.dumps({"head": {"vars": ["s"]}, "results": {"bindings": rows}}).encode()
+
+    class Store(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            posts.append(self.rfile.read(int(self.headers["Content-Length"])))
+            self.send_response(200)
+            self.send_header("Content-Type", "application/sparql-results+json")
+            self.send_header("Content-Length", str(len(answer)))
+            self.end_headers()
+            self.wfile.write(answer)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Store)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        engine = remote_over(f"http://127.0.0.1:{server.server_address[1]}/sparql")
+        first = engine.query("SELECT ?s { ?s ?p ?o }", row_cap=3)
+        again = engine.query("SELECT ?s { ?s ?p ?o }", row_cap=3)
+        wider = engine.query("SELECT ?s { ?s ?p ?o }", row_cap=10)
+    finally:
+        server.shutdown()
+        thread.join(5)
+    assert first.truncated and len(first.rows) == 3
+    assert again.rows == first.rows and again.truncated
+    assert not wider.truncated and len(wider.rows) == 5
+    assert len(posts) == 2  # the second cut answer came from the cache, the wider cap did not

@@ -185,7 +185,10 @@ class RemoteEngine:
             base_iri,
         )
         result = self._fetch(request)
-        if len(result.terms) + len(result.triples) <= CACHED_ROWS and not result.truncated:
+        # A cut answer is kept too (the cap is in the key, the release cannot change while it is
+        # served): a page's inbound links are cut at 300 for any well-linked resource, and sending
+        # that query to the store on every request made the 100k country page 50x slower.
+        if len(result.terms) + len(result.triples) <= CACHED_ROWS:
             with self._answers_lock:
                 self._answers[key] = result
                 if len(self._answers) > CACHED_ANSWERS:
